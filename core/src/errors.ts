@@ -48,3 +48,6 @@ export class TaskRunnerError extends FlareError {}
 
 /** The service cannot start: the message says what is wrong and how to fix it. */
 export class StartupError extends FlareError {}
+
+/** A backing service (queue, store) is unavailable; the request may be tried again later. */
+export class ServiceUnavailableError extends FlareError {}

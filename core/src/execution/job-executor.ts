@@ -1,0 +1,278 @@
+import { StaleJobStateError } from '../errors';
+import { STATUS_REASONS } from '../jobs/defaults';
+import { toSeconds } from '../jobs/job-service';
+import type { JobExecution, JobRecord, RunState } from '../job-types';
+import type { Logger } from '../logger';
+import type { Clock, JobQueue, JobStore, LogWriter, QueuedJob, TaskRunner } from '../ports';
+import { RunWatch } from './run-watch';
+import { type RunEnd, TaskSequence } from './task-sequence';
+import { planResources, type ResourcePlan } from './task-plan';
+
+type FittingPlan = Extract<ResourcePlan, { fits: true }>;
+
+interface Claimed {
+  readonly job: JobRecord;
+  readonly plan: FittingPlan;
+}
+
+export interface JobExecutorDeps {
+  readonly store: JobStore;
+  readonly queue: JobQueue;
+  readonly runner: TaskRunner;
+  readonly logs: LogWriter;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export interface JobExecutorOptions {
+  readonly workerId: string;
+  /** How long a worker's claim on a running job lasts without renewal. */
+  readonly leaseDurationMs: number;
+  /** How often a running job's status is read, bounding how long a delete takes to act. */
+  readonly statusPollIntervalMs: number;
+  /** Between SIGTERM and SIGKILL when a task is stopped. */
+  readonly stopGraceSeconds: number;
+}
+
+/**
+ * Runs queued jobs: claims each with a conditional pending -> running write (so a message
+ * delivered twice runs its job once), runs its tasks through the task runner, and records
+ * the outcome. Also takes over running jobs whose worker stopped renewing its lease.
+ */
+export class JobExecutor {
+  readonly #deps: JobExecutorDeps;
+  readonly #options: JobExecutorOptions;
+  readonly #active = new Map<number, Promise<void>>();
+
+  constructor(deps: JobExecutorDeps, options: JobExecutorOptions) {
+    this.#deps = deps;
+    this.#options = options;
+  }
+
+  get activeCount(): number {
+    return this.#active.size;
+  }
+
+  /** Settles when every run this executor started has ended or let go of its job. */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.#active.values()]);
+  }
+
+  /** Claims the message's job and starts running it; returns once the run has started. */
+  async accept(message: QueuedJob, signal: AbortSignal): Promise<void> {
+    const { store, queue, logger } = this.#deps;
+    const job = await store.get(message.jobId);
+    if (job === undefined || job.status !== 'pending') {
+      // Deleted while queued, or a duplicate delivery: the table says there is nothing to do.
+      logger.info('queued job skipped', { jobId: message.jobId, status: job?.status });
+      await queue.ack(message.receipt);
+      return;
+    }
+    const claimed = await this.#claim(job);
+    await queue.ack(message.receipt);
+    if (claimed !== undefined) {
+      this.#track(claimed.job, claimed.plan, undefined, signal);
+    }
+  }
+
+  /**
+   * Takes over running jobs whose lease has run out, resuming where their worker stopped.
+   */
+  async reconcile(signal: AbortSignal): Promise<number> {
+    const { store, clock, logger } = this.#deps;
+    let resumed = 0;
+    for (const job of await store.listUnfinished('running', signal)) {
+      const expired = (job.lease?.expiresAtMs ?? 0) <= clock.nowMs();
+      // A worker that keeps its id across restarts (local mode) resumes its own jobs at once.
+      const wasMine = job.lease?.workerId === this.#options.workerId;
+      if (!(expired || wasMine) || this.#active.has(job.id)) {
+        continue;
+      }
+      const taken = await this.#takeOver(job);
+      if (taken !== undefined) {
+        logger.info('job taken over', { jobId: job.id, from: job.lease?.workerId });
+        this.#track(taken.job, taken.plan, job.runState, signal);
+        resumed += 1;
+      }
+    }
+    return resumed;
+  }
+
+  async #claim(job: JobRecord): Promise<Claimed | undefined> {
+    const { store, runner, clock } = this.#deps;
+    const capacity = await runner.capacity();
+    const plan = planResources(job, capacity);
+    const nowMs = clock.nowMs();
+    const queueLimitMinutes = job.spec.policies?.maximumTimeInQueue ?? 0;
+    if (queueLimitMinutes > 0 && nowMs - job.createTime * 1000 > queueLimitMinutes * 60_000) {
+      return this.#refuse(job, STATUS_REASONS.maxTimeInQueue);
+    }
+    if (!plan.fits) {
+      this.#deps.logger.warn('job does not fit', { jobId: job.id, reason: plan.reason });
+      return this.#refuse(job, STATUS_REASONS.noMatchingResources);
+    }
+    const execution: JobExecution = {
+      site: capacity.site,
+      provisionedResources: plan.provisioned,
+      tasks: [],
+      ...(job.attempt > 0 ? { retries: job.attempt } : {}),
+    };
+    try {
+      const claimed = await store.update(
+        job.id,
+        { status: 'pending' },
+        {
+          status: 'running',
+          startTime: toSeconds(nowMs),
+          attempt: job.attempt + 1,
+          lease: this.#newLease(),
+          execution,
+          clear: ['statusReason', 'runState'],
+        },
+      );
+      this.#deps.logger.info('job claimed', { jobId: job.id, attempt: claimed.attempt });
+      return { job: claimed, plan };
+    } catch (error) {
+      if (error instanceof StaleJobStateError) {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  async #refuse(job: JobRecord, reason: string): Promise<undefined> {
+    try {
+      await this.#deps.store.update(
+        job.id,
+        { status: 'pending' },
+        {
+          status: 'failed',
+          statusReason: reason,
+          endTime: toSeconds(this.#deps.clock.nowMs()),
+          inQueue: job.spec.policies?.leaveInQueue === true,
+        },
+      );
+    } catch (error) {
+      if (!(error instanceof StaleJobStateError)) throw error;
+    }
+    return undefined;
+  }
+
+  async #takeOver(job: JobRecord): Promise<Claimed | undefined> {
+    const plan = planResources(job, await this.#deps.runner.capacity());
+    if (!plan.fits) {
+      return undefined;
+    }
+    try {
+      const taken = await this.#deps.store.update(
+        job.id,
+        {
+          status: 'running',
+          ...(job.lease === undefined ? {} : { workerId: job.lease.workerId }),
+        },
+        { lease: this.#newLease() },
+      );
+      return { job: taken, plan };
+    } catch (error) {
+      if (error instanceof StaleJobStateError) return undefined;
+      throw error;
+    }
+  }
+
+  #track(
+    job: JobRecord,
+    plan: FittingPlan,
+    resume: RunState | undefined,
+    shutdown: AbortSignal,
+  ): void {
+    const run = this.#run(job, plan, resume, shutdown)
+      .catch((error: unknown) => {
+        this.#deps.logger.error('job run failed', { jobId: job.id, error });
+      })
+      .finally(() => this.#active.delete(job.id));
+    this.#active.set(job.id, run);
+  }
+
+  async #run(
+    job: JobRecord,
+    plan: FittingPlan,
+    resume: RunState | undefined,
+    shutdown: AbortSignal,
+  ): Promise<void> {
+    const watch = new RunWatch(job, this.#deps, this.#options);
+    const startedMs = this.#deps.clock.nowMs();
+    try {
+      const sequence = new TaskSequence(this.#deps, this.#options, {
+        job,
+        plan,
+        interrupted: watch.interrupted,
+        shutdown,
+      });
+      const end = await sequence.run(resume);
+      await this.#finish(job, end);
+      this.#deps.logger.info('job run ended', {
+        jobId: job.id,
+        attempt: job.attempt,
+        outcome: end.kind,
+        durationMs: this.#deps.clock.nowMs() - startedMs,
+      });
+    } finally {
+      watch.close();
+    }
+  }
+
+  async #finish(job: JobRecord, end: RunEnd): Promise<void> {
+    const { store, queue, runner, clock } = this.#deps;
+    const mine = { status: 'running', workerId: this.#options.workerId } as const;
+    const clear = ['lease', 'runState'] as const;
+    if (end.kind === 'shutdown' || end.kind === 'lost') {
+      // Another worker (or this one, restarted) picks the job up where it stands.
+      return;
+    }
+    if (end.kind === 'deleted') {
+      await store
+        .update(job.id, { status: 'deleted' }, { execution: end.execution, clear })
+        .catch((error: unknown) => {
+          if (!(error instanceof StaleJobStateError)) throw error;
+        });
+      await runner.release(job.id);
+      return;
+    }
+    const retriesAllowed = job.spec.policies?.maximumRetries ?? 0;
+    if (end.kind !== 'completed' && job.attempt <= retriesAllowed) {
+      await store.update(job.id, mine, {
+        status: 'pending',
+        execution: { ...end.execution, retries: job.attempt },
+        clear: [...clear, 'statusReason'],
+      });
+      await runner.release(job.id);
+      await queue.send(job.id);
+      return;
+    }
+    await store
+      .update(job.id, mine, {
+        status: end.kind,
+        ...(end.kind === 'completed' ? {} : { statusReason: end.reason }),
+        endTime: toSeconds(clock.nowMs()),
+        inQueue: job.spec.policies?.leaveInQueue === true,
+        execution: end.execution,
+        clear,
+      })
+      .catch(async (error: unknown) => {
+        if (!(error instanceof StaleJobStateError)) throw error;
+        // Deleted in the last moment: keep what the run learnt.
+        await store
+          .update(job.id, { status: 'deleted' }, { execution: end.execution, clear })
+          .catch(() => undefined);
+      });
+    await runner.release(job.id);
+  }
+
+  #newLease() {
+    return {
+      workerId: this.#options.workerId,
+      expiresAtMs: this.#deps.clock.nowMs() + this.#options.leaseDurationMs,
+    };
+  }
+}
+

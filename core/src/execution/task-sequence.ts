@@ -1,0 +1,293 @@
+import { ImagePullError, StaleJobStateError } from '../errors';
+import { STATUS_REASONS } from '../jobs/defaults';
+import type { JobExecution, JobRecord, RunState, TaskExecution, TaskSpec } from '../job-types';
+import type { Logger } from '../logger';
+import type { JobStore, LogWriter, TaskOutcome, TaskRunner } from '../ports';
+import type { RunInterruption } from './run-watch';
+import { planTaskLaunch, type ResourcePlan, walltimeMs } from './task-plan';
+
+/** How a job's run ended, as far as this worker saw it. */
+export type RunEnd =
+  | { readonly kind: 'completed'; readonly execution: JobExecution }
+  | { readonly kind: 'failed'; readonly reason: string; readonly execution: JobExecution }
+  | { readonly kind: 'killed'; readonly reason: string; readonly execution: JobExecution }
+  | { readonly kind: 'deleted'; readonly execution: JobExecution }
+  | { readonly kind: 'lost' }
+  | { readonly kind: 'shutdown' };
+
+type Stop = RunInterruption | 'shutdown';
+
+interface SequenceDeps {
+  readonly store: JobStore;
+  readonly runner: TaskRunner;
+  readonly logs: LogWriter;
+  readonly logger: Logger;
+}
+
+interface SequenceOptions {
+  readonly workerId: string;
+  readonly stopGraceSeconds: number;
+}
+
+export interface SequenceContext {
+  readonly job: JobRecord;
+  readonly plan: Extract<ResourcePlan, { fits: true }>;
+  readonly interrupted: Promise<RunInterruption>;
+  readonly shutdown: AbortSignal;
+}
+
+type AttemptResult =
+  | { readonly outcome: TaskOutcome; readonly stop?: 'walltime' | 'deleted' }
+  | { readonly stop: Stop | 'engine' };
+
+/** setTimeout cannot wait longer than this. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Runs one job's tasks in order, on one worker: pulls each image, retries a failing task as
+ * its policy allows, enforces the job's walltime (image pulls excluded) and stops at a
+ * delete. Progress is written to the job after every step, so that another worker can
+ * resume the run at the task it reached.
+ */
+export class TaskSequence {
+  readonly #deps: SequenceDeps;
+  readonly #options: SequenceOptions;
+  readonly #context: SequenceContext;
+  readonly #execution: JobExecution;
+  readonly #stopRequested: Promise<Stop>;
+  readonly #pullAbort = new AbortController();
+
+  constructor(deps: SequenceDeps, options: SequenceOptions, context: SequenceContext) {
+    this.#deps = deps;
+    this.#options = options;
+    this.#context = context;
+    const recorded = context.job.execution;
+    this.#execution = { ...(recorded ?? {}), tasks: [...(recorded?.tasks ?? [])] };
+    this.#stopRequested = new Promise<Stop>((resolve) => {
+      void context.interrupted.then(resolve);
+      const onShutdown = () => resolve('shutdown');
+      if (context.shutdown.aborted) onShutdown();
+      context.shutdown.addEventListener('abort', onShutdown, { once: true });
+    });
+    void this.#stopRequested.then(() => this.#pullAbort.abort());
+  }
+
+  async run(resume?: RunState): Promise<RunEnd> {
+    const { job } = this.#context;
+    const budgetMs = walltimeMs(job);
+    let usedMs = resume?.walltimeUsedMs ?? 0;
+    const maxAttempts = (job.spec.policies?.maximumTaskRetries ?? 0) + 1;
+
+    for (let taskIndex = resume?.taskIndex ?? 0; taskIndex < job.spec.tasks.length; taskIndex++) {
+      const resuming = resume?.taskIndex === taskIndex ? resume : undefined;
+      const task = job.spec.tasks[taskIndex] as TaskSpec;
+      const known = this.#execution.tasks[taskIndex];
+      const record = resuming !== undefined && known !== undefined ? known : await this.#pull(task);
+      if ('kind' in record) {
+        return record;
+      }
+      this.#execution.tasks[taskIndex] = record;
+
+      let exitCode = 0;
+      for (let attempt = resuming?.taskAttempt ?? 0; attempt < maxAttempts; attempt++) {
+        const resumeAttempt = resuming?.taskAttempt === attempt ? resuming : undefined;
+        const state = await this.#attemptState(taskIndex, attempt, usedMs, resumeAttempt);
+        const result = await this.#attempt(state, budgetMs - usedMs);
+        if (!('outcome' in result)) {
+          return this.#endFor(result.stop);
+        }
+        const { outcome } = result;
+        usedMs += outcome.wallTimeSeconds * 1000;
+        this.#recordOutcome(taskIndex, record, outcome, attempt);
+        if (result.stop !== undefined) {
+          return this.#endFor(result.stop);
+        }
+        if (outcome.oomKilled) {
+          return this.#killed(STATUS_REASONS.outOfMemory);
+        }
+        exitCode = outcome.exitCode;
+        if (exitCode === 0) break;
+      }
+      if (exitCode !== 0 && job.spec.policies?.ignoreTaskFailures !== true) {
+        // A failing task ends the run, but the job still counts as completed (spec §5.3).
+        break;
+      }
+    }
+    return { kind: 'completed', execution: this.#execution };
+  }
+
+  async #pull(task: TaskSpec): Promise<TaskExecution | RunEnd> {
+    const startedMs = Date.now();
+    try {
+      const ready = await this.#deps.runner.prepareImage(
+        task.image,
+        task.imagePullCredential,
+        this.#pullAbort.signal,
+      );
+      return {
+        imagePullStatus: ready.status,
+        ...(ready.pullTimeSeconds === undefined ? {} : { imagePullTime: ready.pullTimeSeconds }),
+        ...(ready.imageSha256 === undefined ? {} : { imageSha256: ready.imageSha256 }),
+      };
+    } catch (error) {
+      const stop = this.#pullAbort.signal.aborted ? await this.#stopRequested : undefined;
+      if (stop !== undefined) {
+        return this.#endFor(stop);
+      }
+      if (!(error instanceof ImagePullError)) {
+        throw error;
+      }
+      this.#deps.logger.warn('image pull failed', {
+        jobId: this.#context.job.id,
+        image: task.image,
+        durationMs: Date.now() - startedMs,
+        error: error.message,
+      });
+      this.#execution.tasks.push({ imagePullStatus: 'failed' });
+      return this.#failed(STATUS_REASONS.imagePullFailed);
+    }
+  }
+
+  /** Records where the attempt starts, and starts its container unless it already runs. */
+  async #attemptState(
+    taskIndex: number,
+    taskAttempt: number,
+    walltimeUsedMs: number,
+    resumed: RunState | undefined,
+  ): Promise<RunState | Stop> {
+    const { runner, logs } = this.#deps;
+    const { job } = this.#context;
+    if (resumed?.handle !== undefined) {
+      const found = await runner.findTasks(job.id);
+      if (found.some((task) => task.handle === resumed.handle)) {
+        return resumed;
+      }
+    }
+    const state: RunState = resumed ?? {
+      taskIndex,
+      taskAttempt,
+      walltimeUsedMs,
+      stdoutStartBytes: await logs.size(job.id, 'stdout'),
+      stderrStartBytes: await logs.size(job.id, 'stderr'),
+    };
+    const { handle: _stale, ...fresh } = state;
+    const saved = await this.#save(fresh);
+    if (saved !== undefined) return saved;
+    const launch = planTaskLaunch(
+      job,
+      taskIndex,
+      taskAttempt,
+      this.#context.plan.provisioned,
+      this.#context.plan.memoryMiB,
+    );
+    const handle = await runner.start(launch);
+    this.#deps.logger.info('task started', { jobId: job.id, taskIndex, attempt: taskAttempt });
+    const withHandle = { ...state, handle };
+    return (await this.#save(withHandle)) ?? withHandle;
+  }
+
+  async #attempt(state: RunState | Stop, remainingMs: number): Promise<AttemptResult> {
+    if (typeof state === 'string') {
+      return { stop: state };
+    }
+    const { runner, logs } = this.#deps;
+    const jobId = this.#context.job.id;
+    const handle = state.handle as string;
+    const output = {
+      stdout: await logs.open(jobId, 'stdout', state.stdoutStartBytes),
+      stderr: await logs.open(jobId, 'stderr', state.stderrStartBytes),
+    };
+    const waitAbort = new AbortController();
+    const waiting = runner.wait(handle, output, waitAbort.signal);
+    let timer: NodeJS.Timeout | undefined;
+    const walltime = new Promise<'walltime'>((resolve) => {
+      timer = setTimeout(() => resolve('walltime'), Math.min(Math.max(remainingMs, 0), MAX_TIMER_MS));
+    });
+    try {
+      const first = await Promise.race([
+        waiting.then((outcome) => ({ outcome })),
+        Promise.race([walltime, this.#stopRequested]).then((stop) => ({ stop })),
+      ]);
+      if ('outcome' in first) {
+        return first;
+      }
+      if (first.stop === 'walltime' || first.stop === 'deleted') {
+        await runner.stop(handle, this.#options.stopGraceSeconds);
+        return { outcome: await waiting, stop: first.stop };
+      }
+      waitAbort.abort();
+      await waiting.catch(() => undefined);
+      return { stop: first.stop };
+    } catch (error) {
+      this.#deps.logger.error('task wait failed', { jobId, taskIndex: state.taskIndex, error });
+      return { stop: 'engine' };
+    } finally {
+      clearTimeout(timer);
+      await output.stdout.close();
+      await output.stderr.close();
+    }
+  }
+
+  /** Writes run progress; a refused write means the job was deleted or taken over. */
+  async #save(runState: RunState): Promise<Stop | undefined> {
+    try {
+      await this.#deps.store.update(
+        this.#context.job.id,
+        { status: 'running', workerId: this.#options.workerId },
+        { runState, execution: this.#execution },
+      );
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof StaleJobStateError)) throw error;
+      return (await this.#deps.store.get(this.#context.job.id))?.status === 'deleted'
+        ? 'deleted'
+        : 'lost';
+    }
+  }
+
+  #recordOutcome(
+    taskIndex: number,
+    pulled: TaskExecution,
+    outcome: TaskOutcome,
+    attempt: number,
+  ): void {
+    const record: TaskExecution = {
+      ...pulled,
+      exitCode: outcome.exitCode,
+      wallTimeUsage: outcome.wallTimeSeconds,
+      retries: attempt,
+    };
+    if (outcome.cpuTimeSeconds !== undefined) record.cpuTimeUsage = outcome.cpuTimeSeconds;
+    if (outcome.maxRssKB !== undefined) {
+      record.maxResidentSetSizeKB = outcome.maxRssKB;
+      this.#execution.maxMemoryUsageKB = Math.max(
+        this.#execution.maxMemoryUsageKB ?? 0,
+        outcome.maxRssKB,
+      );
+    }
+    this.#execution.tasks[taskIndex] = record;
+  }
+
+  #endFor(stop: Stop | 'walltime' | 'engine'): RunEnd {
+    switch (stop) {
+      case 'walltime':
+        return this.#killed(STATUS_REASONS.walltimeExceeded);
+      case 'engine':
+        return this.#failed(STATUS_REASONS.engineFailed);
+      case 'deleted':
+        return { kind: 'deleted', execution: this.#execution };
+      case 'lost':
+        return { kind: 'lost' };
+      case 'shutdown':
+        return { kind: 'shutdown' };
+    }
+  }
+
+  #failed(reason: string): RunEnd {
+    return { kind: 'failed', reason, execution: this.#execution };
+  }
+
+  #killed(reason: string): RunEnd {
+    return { kind: 'killed', reason, execution: this.#execution };
+  }
+}

@@ -1,0 +1,1 @@
+export { MAX_JOB_SPEC_BYTES, validateJobSpec } from './validate-job';

@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { createDocumentClient, createSqsClient, EMULATOR_CREDENTIALS } from '../../adapters/aws/clients';
+import { DynamoDbJobStore } from '../../adapters/aws/dynamodb-job-store';
+import { SqsJobQueue } from '../../adapters/aws/sqs-job-queue';
+import { DockerClient } from '../../adapters/docker/docker-client';
+import { DockerTaskRunner } from '../../adapters/docker/docker-task-runner';
+import { FsLogStore } from '../../adapters/local-fs/fs-log-store';
+import { StartupError } from '../../core/src/errors';
+import { JobExecutor } from '../../core/src/execution/job-executor';
+import { JobService } from '../../core/src/jobs/job-service';
+import type { Logger } from '../../core/src/logger';
+import { systemClock } from '../../core/src/ports';
+import { createTokenVerifier } from '../../functions/src/auth/token-verifier';
+import { ROUTES } from '../../functions/src/routes';
+import { JobWorker } from '../../worker/src/job-worker';
+import { connectContainerEngine } from './container-engine';
+import { startEmbeddedAws } from './embedded-aws';
+import { createHttpServer } from './http-server';
+import type { LocalConfig } from './local-config';
+import { ensureLocalIssuer } from './local-issuer';
+
+export interface RunningService {
+  /** The API's base URL, e.g. http://127.0.0.1:8080/api/v1. */
+  readonly apiUrl: string;
+  stop(): Promise<void>;
+}
+
+const JWKS_PATH = '/.well-known/jwks.json';
+const STOP_DEADLINE_MS = 10_000;
+
+/**
+ * Starts Flare on one machine: embedded DynamoDB and SQS emulators, a container engine, the
+ * API behind a local HTTP adapter, and a worker, all in this process.
+ */
+export async function startLocalService(config: LocalConfig, logger: Logger) {
+  await ensureWritable(config.dataDir);
+  const closers: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const close of closers.reverse()) {
+      await close().catch((error: unknown) => logger.warn('shutdown step failed', { error }));
+    }
+  };
+  try {
+    const issuer = await ensureLocalIssuer(config.dataDir);
+    const engine = await connectContainerEngine({ dataDir: config.dataDir, logger });
+    closers.push(() => engine.close());
+    const aws = await startEmbeddedAws({ dataDir: config.dataDir, logger });
+    closers.push(() => aws.close());
+
+    const clientOptions = { region: 'us-east-1', credentials: EMULATOR_CREDENTIALS };
+    const documents = createDocumentClient({ ...clientOptions, endpoint: aws.dynamoDbEndpoint });
+    const sqs = createSqsClient({ ...clientOptions, endpoint: aws.sqsEndpoint });
+    const store = new DynamoDbJobStore(documents, aws.tableName);
+    const queue = new SqsJobQueue(sqs, aws.queueUrl, logger);
+    const logs = new FsLogStore(join(config.dataDir, 'logs'));
+    const docker = new DockerClient(engine);
+    const runner = new DockerTaskRunner({ client: docker, logger });
+    await requeuePendingJobs(store, queue, logger);
+
+    const jobs = new JobService({ store, queue, logs, clock: systemClock, logger });
+    const claims = { usernameClaim: config.usernameClaim, groupsClaim: config.groupsClaim };
+    const verifier = createTokenVerifier({
+      ...claims,
+      ...(config.externalIssuer ?? {
+        issuer: issuer.issuer,
+        jwksUri: `http://${config.host}:${config.port}${JWKS_PATH}`,
+        audience: null,
+        jwks: issuer.jwks,
+      }),
+    });
+    const checks = [
+      { name: 'DYNAMODB', check: async () => void (await store.get(0)) },
+      { name: 'CONTAINER_ENGINE', check: async () => void (await runner.capacity()) },
+    ];
+    const deps = { jobs, verifier, checks, logger };
+    const server = createHttpServer({
+      basePath: config.basePath,
+      routes: ROUTES.map((definition) => ({ definition, handler: definition.create(deps) })),
+      documents: { [JWKS_PATH]: issuer.jwks },
+      logger,
+    });
+    await listen(server, config);
+    closers.push(() => closeServer(server));
+
+    const executor = new JobExecutor(
+      { store, queue, runner, logs, clock: systemClock, logger },
+      {
+        workerId: await localWorkerId(config.dataDir),
+        leaseDurationMs: config.leaseDurationMs,
+        statusPollIntervalMs: config.statusPollIntervalMs,
+        stopGraceSeconds: 2,
+      },
+    );
+    const worker = new JobWorker(
+      { queue, executor, logger },
+      {
+        concurrency: config.workerConcurrency,
+        pollWaitTimeSeconds: 1,
+        reconcileIntervalMs: config.leaseDurationMs / 2,
+        errorBackoffMs: 1000,
+      },
+    );
+    worker.start();
+    closers.splice(1, 0, () => worker.stop(STOP_DEADLINE_MS));
+
+    const apiUrl = `http://${config.host}:${config.port}${config.basePath}`;
+    return { apiUrl, stop: stopAll } satisfies RunningService;
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** The queue is in memory; the table is not. Every pending job gets its message back. */
+async function requeuePendingJobs(
+  store: DynamoDbJobStore,
+  queue: SqsJobQueue,
+  logger: Logger,
+): Promise<void> {
+  const pending = await store.listUnfinished('pending');
+  for (const job of pending) {
+    await queue.send(job.id);
+  }
+  if (pending.length > 0) {
+    logger.info('pending jobs requeued', { count: pending.length });
+  }
+}
+
+/** One id per data directory, so that a restarted worker resumes its own jobs at once. */
+async function localWorkerId(dataDir: string): Promise<string> {
+  const file = join(dataDir, 'worker-id');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const id = `local-${randomUUID()}`;
+    await writeFile(file, id);
+    return id;
+  }
+}
+
+async function ensureWritable(dataDir: string): Promise<void> {
+  try {
+    await mkdir(dataDir, { recursive: true });
+    const probe = join(dataDir, '.write-check');
+    await writeFile(probe, '');
+  } catch (error) {
+    throw new StartupError(
+      `The data directory ${dataDir} is not writable (${(error as NodeJS.ErrnoException).code}): ` +
+        'set FLARE_DATA_DIR to a directory you can write',
+      { cause: error },
+    );
+  }
+}
+
+function listen(server: Server, config: LocalConfig): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new StartupError(`Port ${config.port} is in use: stop what uses it, or set PORT`)
+          : new StartupError(`Cannot listen on ${config.host}:${config.port}: ${error.message}`),
+      );
+    });
+    server.listen(config.port, config.host, () => resolve());
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
