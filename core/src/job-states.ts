@@ -1,7 +1,14 @@
 import { InvalidTransitionError } from './errors';
 
 /** Every state a job can be in, in the order a job normally passes through them. */
-export const JOB_STATES = ['pending', 'running', 'completed', 'failed', 'killed', 'deleted'] as const;
+export const JOB_STATES = [
+  'pending',
+  'running',
+  'completed',
+  'failed',
+  'killed',
+  'deleted',
+] as const;
 
 export type JobStatus = (typeof JOB_STATES)[number];
 

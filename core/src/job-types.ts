@@ -42,8 +42,14 @@ export interface ResourcesSpec {
 }
 
 export interface PlacementSpec {
-  readonly requirements?: { readonly sites?: readonly string[]; readonly regions?: readonly string[] };
-  readonly preferences?: { readonly sites?: readonly string[]; readonly regions?: readonly string[] };
+  readonly requirements?: {
+    readonly sites?: readonly string[];
+    readonly regions?: readonly string[];
+  };
+  readonly preferences?: {
+    readonly sites?: readonly string[];
+    readonly regions?: readonly string[];
+  };
 }
 
 export interface PoliciesSpec {

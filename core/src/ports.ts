@@ -1,9 +1,4 @@
-import type {
-  ImagePullCredential,
-  JobChanges,
-  JobExpectation,
-  JobRecord,
-} from './job-types';
+import type { ImagePullCredential, JobChanges, JobExpectation, JobRecord } from './job-types';
 
 /** Which part of a user's jobs a list reads. */
 export type JobPartition = 'active' | 'finished';

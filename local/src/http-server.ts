@@ -163,7 +163,11 @@ function lambdaContext(functionName: string): Context {
 }
 
 function json(statusCode: number, body: unknown): HttpResponse {
-  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  };
 }
 
 function send(response: ServerResponse, result: HttpResponse): void {

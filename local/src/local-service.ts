@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { createDocumentClient, createSqsClient, EMULATOR_CREDENTIALS } from '../../adapters/aws/clients';
+import {
+  createDocumentClient,
+  createSqsClient,
+  EMULATOR_CREDENTIALS,
+} from '../../adapters/aws/clients';
 import { DynamoDbJobStore } from '../../adapters/aws/dynamodb-job-store';
 import { SqsJobQueue } from '../../adapters/aws/sqs-job-queue';
 import { DockerClient } from '../../adapters/docker/docker-client';

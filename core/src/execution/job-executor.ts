@@ -1,12 +1,12 @@
 import { StaleJobStateError } from '../errors';
+import type { JobExecution, JobRecord, RunState } from '../job-types';
 import { STATUS_REASONS } from '../jobs/defaults';
 import { toSeconds } from '../jobs/job-service';
-import type { JobExecution, JobRecord, RunState } from '../job-types';
 import type { Logger } from '../logger';
 import type { Clock, JobQueue, JobStore, LogWriter, QueuedJob, TaskRunner } from '../ports';
 import { RunWatch } from './run-watch';
-import { type RunEnd, TaskSequence } from './task-sequence';
 import { planResources, type ResourcePlan } from './task-plan';
+import { type RunEnd, TaskSequence } from './task-sequence';
 
 type FittingPlan = Extract<ResourcePlan, { fits: true }>;
 
@@ -275,4 +275,3 @@ export class JobExecutor {
     };
   }
 }
-

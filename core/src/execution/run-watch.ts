@@ -1,6 +1,6 @@
+import type { JobRecord } from '../job-types';
 import type { Logger } from '../logger';
 import type { Clock, JobStore } from '../ports';
-import type { JobRecord } from '../job-types';
 
 /** Why a run must stop before its tasks end. */
 export type RunInterruption = 'deleted' | 'lost';

@@ -1,5 +1,5 @@
-import { JOB_DEFAULTS } from '../jobs/defaults';
 import type { JobRecord, ProvisionedResources, TaskSpec } from '../job-types';
+import { JOB_DEFAULTS } from '../jobs/defaults';
 import type { RunnerCapacity, TaskLaunch } from '../ports';
 
 /** What a job gets from the engine, or why the engine cannot hold it. */

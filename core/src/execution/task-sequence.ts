@@ -1,6 +1,6 @@
 import { ImagePullError, StaleJobStateError } from '../errors';
-import { STATUS_REASONS } from '../jobs/defaults';
 import type { JobExecution, JobRecord, RunState, TaskExecution, TaskSpec } from '../job-types';
+import { STATUS_REASONS } from '../jobs/defaults';
 import type { Logger } from '../logger';
 import type { JobStore, LogWriter, TaskOutcome, TaskRunner } from '../ports';
 import type { RunInterruption } from './run-watch';
@@ -201,7 +201,10 @@ export class TaskSequence {
     const waiting = runner.wait(handle, output, waitAbort.signal);
     let timer: NodeJS.Timeout | undefined;
     const walltime = new Promise<'walltime'>((resolve) => {
-      timer = setTimeout(() => resolve('walltime'), Math.min(Math.max(remainingMs, 0), MAX_TIMER_MS));
+      timer = setTimeout(
+        () => resolve('walltime'),
+        Math.min(Math.max(remainingMs, 0), MAX_TIMER_MS),
+      );
     });
     try {
       const first = await Promise.race([

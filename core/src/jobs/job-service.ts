@@ -11,9 +11,9 @@ import type { Logger } from '../logger';
 import type { Clock, JobQueue, JobStore, LogReader, LogStream } from '../ports';
 import { validateJobSpec } from '../validation';
 import { STATUS_REASONS } from './defaults';
+import { type JobDetail, type JobSummary, toJobDetail } from './job-view';
 import { listJobs } from './list-jobs';
 import { type JobListQuery, parseJobListQuery, type QueryParams } from './list-query';
-import { type JobDetail, type JobSummary, toJobDetail } from './job-view';
 
 export interface JobServiceDeps {
   readonly store: JobStore;

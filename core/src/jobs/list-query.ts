@@ -119,7 +119,9 @@ export function parseJobId(raw: string): number {
 
 function parseNum(raw: string): number {
   if (!/^-?[0-9]{1,9}$/.test(raw) || (Number(raw) < 1 && Number(raw) !== -1)) {
-    throw new ValidationError(`Invalid num ${truncate(raw)}: use a positive integer, or -1 for all`);
+    throw new ValidationError(
+      `Invalid num ${truncate(raw)}: use a positive integer, or -1 for all`,
+    );
   }
   return Number(raw);
 }

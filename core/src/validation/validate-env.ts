@@ -7,10 +7,22 @@ type EnvValue = string | number | boolean;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * The worker sets PROMINENCE_JOB_ID, PROMINENCE_CPUS, PROMINENCE_TOKEN and others; a task must
- * not be able to replace them, since tools inside the job trust them.
+ * The variables the worker sets; a task must not be able to replace them, since tools inside
+ * the job trust them. Others with the prefix (PROMINENCE_URL for the Python client, say) are
+ * the user's to set.
  */
-const RESERVED_PREFIX = 'PROMINENCE_';
+const RESERVED_NAMES: ReadonlySet<string> = new Set([
+  'PROMINENCE_CONTAINER_RUNTIME',
+  'PROMINENCE_CPUS',
+  'PROMINENCE_MEMORY',
+  'PROMINENCE_NODES',
+  'PROMINENCE_NODE_NUM',
+  'PROMINENCE_JOB_ID',
+  'PROMINENCE_WORKFLOW_ID',
+  'PROMINENCE_TASK_NUM',
+  'PROMINENCE_TOKEN',
+]);
+const RESERVED_PREFIX = 'PROMINENCE_PARAMETER_';
 
 /**
  * Checks a task's `env`. Messages name the variable but never repeat its value: values may be
@@ -27,10 +39,8 @@ export function validateEnv(value: unknown, field: string): Readonly<Record<stri
       );
     }
     const where = `${field}.${shorten(name)}`;
-    if (name.startsWith(RESERVED_PREFIX)) {
-      throw new ValidationError(
-        `${where} is reserved: Flare sets the variables whose names start with ${RESERVED_PREFIX}`,
-      );
+    if (RESERVED_NAMES.has(name) || name.startsWith(RESERVED_PREFIX)) {
+      throw new ValidationError(`${where} is reserved: Flare sets it for every task`);
     }
     return [name, validateEnvValue(variable, where)] as const;
   });

@@ -63,7 +63,7 @@ function validateTask(value: unknown, index: number, resources: ResourcesSpec): 
       : validateCredential(input.imagePullCredential, `${field}.imagePullCredential`);
   const runtime =
     input.runtime === undefined
-      ? defaultRuntime(image)
+      ? defaultRuntime()
       : requireOneOf(input.runtime, TASK_RUNTIMES, `${field}.runtime`);
   const task: Mutable<TaskSpec> = { image, runtime };
   if (credential !== undefined) {
@@ -107,16 +107,34 @@ function validateImage(value: unknown, field: string): string {
   if (image.length === 0) {
     throw new ValidationError(`${field} must not be empty`);
   }
+  const form = unsupportedImageForm(image);
+  if (form !== undefined) {
+    throw new UnsupportedFeatureError(
+      `${field}: ${form} are not supported yet; use a container registry image`,
+    );
+  }
   return image;
 }
 
 /**
- * The clients' default, which the reference server left to them (§12 item 12): udocker for
- * image tarballs, singularity otherwise. It is stored and echoed; it does not change how the
- * task runs.
+ * Image forms of the reference service that need Singularity or the data store: every task
+ * runs as an OCI container from a registry here.
  */
-function defaultRuntime(image: string): TaskRuntime {
-  return image.includes('.tar') || image.includes('.tgz') ? 'udocker' : 'singularity';
+function unsupportedImageForm(image: string): string | undefined {
+  if (image.startsWith('shub://')) return 'Singularity Hub images';
+  if (/^https?:\/\//.test(image)) return 'images downloaded from a URL';
+  if (image.startsWith('/')) return 'images on mounted storage';
+  if (/\.(tar|tgz|sif|simg)(\.|$)/.test(image)) return 'image files';
+  return undefined;
+}
+
+/**
+ * The clients' default, which the reference server left to them (§12 item 12). They pick
+ * udocker for image tarballs, which are refused above, so singularity is what remains. It is
+ * stored and echoed; it does not change how the task runs.
+ */
+function defaultRuntime(): TaskRuntime {
+  return 'singularity';
 }
 
 /** Messages name the missing or wrong field but never repeat a value: the token is a secret. */
