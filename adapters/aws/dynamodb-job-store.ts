@@ -8,6 +8,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { FlareError, StaleJobStateError, ValidationError } from '../../core/src/errors';
+import { assertTransition } from '../../core/src/job-states';
 import type { JobChanges, JobExpectation, JobRecord } from '../../core/src/job-types';
 import type { JobPage, JobPartition, JobStore } from '../../core/src/ports';
 import {
@@ -163,6 +164,10 @@ export class DynamoDbJobStore implements JobStore {
     changes: JobChanges,
     signal?: AbortSignal,
   ): Promise<JobRecord> {
+    if (changes.status !== undefined && changes.status !== expected.status) {
+      // The state machine is the last word on every status write, whoever asks for it.
+      assertTransition(expected.status, changes.status);
+    }
     const expression = new UpdateExpression();
     const listKey = await this.#planListKey(id, changes, expression, signal);
     expression.addChanges(changes, listKey);

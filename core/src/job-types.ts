@@ -138,6 +138,8 @@ export interface JobRecord {
   readonly statusReason?: string;
   readonly spec: JobSpec;
   readonly createTime: number;
+  /** When a job-level retry put the job back in the queue; createTime until then. */
+  readonly queuedTime?: number;
   readonly startTime?: number;
   readonly endTime?: number;
   /** Whether the job is in the active list (`GET /jobs` without `completed`). */
@@ -154,6 +156,7 @@ export interface JobChanges {
   readonly status?: JobStatus;
   readonly statusReason?: string;
   readonly startTime?: number;
+  readonly queuedTime?: number;
   /** Setting `inQueue: false` requires `endTime` in the same change or already on the job. */
   readonly endTime?: number;
   readonly inQueue?: boolean;

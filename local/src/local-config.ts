@@ -9,6 +9,8 @@ export interface LocalConfig {
   readonly port: number;
   readonly dataDir: string;
   readonly basePath: string;
+  /** Whether this process runs the worker too (FLARE_WORKER=false serves the API only). */
+  readonly runWorker: boolean;
   readonly workerConcurrency: number;
   readonly leaseDurationMs: number;
   readonly statusPollIntervalMs: number;
@@ -37,6 +39,7 @@ export function readLocalConfig(env: Env): LocalConfig {
     port: integer(env, 'PORT', 8080, 0, 65535),
     dataDir: resolve(env.FLARE_DATA_DIR ?? '.flare'),
     basePath,
+    runWorker: boolean(env, 'FLARE_WORKER', true),
     workerConcurrency: integer(env, 'FLARE_WORKER_CONCURRENCY', 2, 1, 64),
     leaseDurationMs: integer(env, 'FLARE_LEASE_SECONDS', 30, 3, 3600) * 1000,
     statusPollIntervalMs: integer(env, 'FLARE_STATUS_POLL_MS', 1000, 100, 60_000),
@@ -58,4 +61,12 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new StartupError(`${name} must be an integer from ${min} to ${max} (got ${raw})`);
   }
   return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new StartupError(`${name} must be true or false (got ${env[name]})`);
 }

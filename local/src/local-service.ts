@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   createDocumentClient,
@@ -13,7 +15,7 @@ import { DockerClient } from '../../adapters/docker/docker-client';
 import { DockerTaskRunner } from '../../adapters/docker/docker-task-runner';
 import { FsLogStore } from '../../adapters/local-fs/fs-log-store';
 import { StartupError } from '../../core/src/errors';
-import { JobExecutor } from '../../core/src/execution/job-executor';
+import { JobExecutor, type JobExecutorDeps } from '../../core/src/execution/job-executor';
 import { JobService } from '../../core/src/jobs/job-service';
 import type { Logger } from '../../core/src/logger';
 import { systemClock } from '../../core/src/ports';
@@ -21,7 +23,7 @@ import { createTokenVerifier } from '../../functions/src/auth/token-verifier';
 import { ROUTES } from '../../functions/src/routes';
 import { JobWorker } from '../../worker/src/job-worker';
 import { connectContainerEngine } from './container-engine';
-import { startEmbeddedAws } from './embedded-aws';
+import { type EmbeddedAws, startEmbeddedAws } from './embedded-aws';
 import { createHttpServer } from './http-server';
 import type { LocalConfig } from './local-config';
 import { ensureLocalIssuer } from './local-issuer';
@@ -29,6 +31,8 @@ import { ensureLocalIssuer } from './local-issuer';
 export interface RunningService {
   /** The API's base URL, e.g. http://127.0.0.1:8080/api/v1. */
   readonly apiUrl: string;
+  /** The embedded emulators, for tools that measure the API against bare calls. */
+  readonly aws: Pick<EmbeddedAws, 'dynamoDbEndpoint' | 'sqsEndpoint' | 'tableName' | 'queueUrl'>;
   stop(): Promise<void>;
 }
 
@@ -39,20 +43,36 @@ const STOP_DEADLINE_MS = 10_000;
  * Starts Flare on one machine: embedded DynamoDB and SQS emulators, a container engine, the
  * API behind a local HTTP adapter, and a worker, all in this process.
  */
-export async function startLocalService(config: LocalConfig, logger: Logger) {
+export async function startLocalService(
+  config: LocalConfig,
+  logger: Logger,
+): Promise<RunningService> {
   await ensureWritable(config.dataDir);
-  const closers: (() => Promise<void>)[] = [];
+  // Filled in as parts start; stopped in the reverse order: the server, so that no request
+  // arrives half-way, then the worker, then the emulators it polls, then the engine.
+  const parts: {
+    engine?: { close(): Promise<void> };
+    aws?: { close(): Promise<void> };
+    worker?: JobWorker;
+    server?: Server;
+  } = {};
   const stopAll = async () => {
-    for (const close of closers.reverse()) {
-      await close().catch((error: unknown) => logger.warn('shutdown step failed', { error }));
+    const steps = [
+      parts.server && (() => closeServer(parts.server as Server)),
+      parts.worker && (() => (parts.worker as JobWorker).stop(STOP_DEADLINE_MS)),
+      parts.aws?.close.bind(parts.aws),
+      parts.engine?.close.bind(parts.engine),
+    ];
+    for (const step of steps) {
+      await step?.().catch((error: unknown) => logger.warn('shutdown step failed', { error }));
     }
   };
   try {
     const issuer = await ensureLocalIssuer(config.dataDir);
     const engine = await connectContainerEngine({ dataDir: config.dataDir, logger });
-    closers.push(() => engine.close());
+    parts.engine = engine;
     const aws = await startEmbeddedAws({ dataDir: config.dataDir, logger });
-    closers.push(() => aws.close());
+    parts.aws = aws;
 
     const clientOptions = { region: 'us-east-1', credentials: EMULATOR_CREDENTIALS };
     const documents = createDocumentClient({ ...clientOptions, endpoint: aws.dynamoDbEndpoint });
@@ -87,35 +107,42 @@ export async function startLocalService(config: LocalConfig, logger: Logger) {
       logger,
     });
     await listen(server, config);
-    closers.push(() => closeServer(server));
+    parts.server = server;
 
-    const executor = new JobExecutor(
-      { store, queue, runner, logs, clock: systemClock, logger },
-      {
-        workerId: await localWorkerId(config.dataDir),
-        leaseDurationMs: config.leaseDurationMs,
-        statusPollIntervalMs: config.statusPollIntervalMs,
-        stopGraceSeconds: 2,
-      },
-    );
-    const worker = new JobWorker(
-      { queue, executor, logger },
-      {
-        concurrency: config.workerConcurrency,
-        pollWaitTimeSeconds: 1,
-        reconcileIntervalMs: config.leaseDurationMs / 2,
-        errorBackoffMs: 1000,
-      },
-    );
-    worker.start();
-    closers.splice(1, 0, () => worker.stop(STOP_DEADLINE_MS));
+    if (config.runWorker) {
+      const worker = createWorker(config, { store, queue, runner, logs, logger });
+      worker.start();
+      parts.worker = worker;
+    }
 
-    const apiUrl = `http://${config.host}:${config.port}${config.basePath}`;
-    return { apiUrl, stop: stopAll } satisfies RunningService;
+    const { port } = server.address() as AddressInfo;
+    const apiUrl = `http://${config.host}:${port}${config.basePath}`;
+    return { apiUrl, aws, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
   }
+}
+
+function createWorker(config: LocalConfig, deps: Omit<JobExecutorDeps, 'clock'>): JobWorker {
+  const executor = new JobExecutor(
+    { ...deps, clock: systemClock },
+    {
+      workerId: localWorkerIdSync(config.dataDir),
+      leaseDurationMs: config.leaseDurationMs,
+      statusPollIntervalMs: config.statusPollIntervalMs,
+      stopGraceSeconds: 2,
+    },
+  );
+  return new JobWorker(
+    { queue: deps.queue, executor, logger: deps.logger },
+    {
+      concurrency: config.workerConcurrency,
+      pollWaitTimeSeconds: 1,
+      reconcileIntervalMs: config.leaseDurationMs / 2,
+      errorBackoffMs: 1000,
+    },
+  );
 }
 
 /** The queue is in memory; the table is not. Every pending job gets its message back. */
@@ -134,13 +161,13 @@ async function requeuePendingJobs(
 }
 
 /** One id per data directory, so that a restarted worker resumes its own jobs at once. */
-async function localWorkerId(dataDir: string): Promise<string> {
+function localWorkerIdSync(dataDir: string): string {
   const file = join(dataDir, 'worker-id');
   try {
-    return (await readFile(file, 'utf8')).trim();
+    return readFileSync(file, 'utf8').trim();
   } catch {
     const id = `local-${randomUUID()}`;
-    await writeFile(file, id);
+    writeFileSync(file, id);
     return id;
   }
 }

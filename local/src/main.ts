@@ -6,6 +6,10 @@ import { startLocalService } from './local-service';
 const logger = createLogger('flare-local');
 
 async function main(): Promise<void> {
+  // On node < 22 the AWS SDK prints a many-line support notice to stderr at the first client,
+  // burying Flare's one-line start-up errors; local mode's clients only reach the embedded
+  // emulators. A value the user set is kept.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const config = readLocalConfig(process.env);
   const service = await startLocalService(config, logger);
   logger.info('flare is running', { apiUrl: service.apiUrl, dataDir: config.dataDir });

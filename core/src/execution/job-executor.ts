@@ -104,7 +104,8 @@ export class JobExecutor {
     const plan = planResources(job, capacity);
     const nowMs = clock.nowMs();
     const queueLimitMinutes = job.spec.policies?.maximumTimeInQueue ?? 0;
-    if (queueLimitMinutes > 0 && nowMs - job.createTime * 1000 > queueLimitMinutes * 60_000) {
+    const queuedMs = (job.queuedTime ?? job.createTime) * 1000;
+    if (queueLimitMinutes > 0 && nowMs - queuedMs > queueLimitMinutes * 60_000) {
       return this.#refuse(job, STATUS_REASONS.maxTimeInQueue);
     }
     if (!plan.fits) {
@@ -160,16 +161,30 @@ export class JobExecutor {
 
   async #takeOver(job: JobRecord): Promise<Claimed | undefined> {
     const plan = planResources(job, await this.#deps.runner.capacity());
+    const holder = job.lease === undefined ? {} : { workerId: job.lease.workerId };
     if (!plan.fits) {
+      // The engine shrank since the job started: it cannot run here any more.
+      await this.#deps.store
+        .update(
+          job.id,
+          { status: 'running', ...holder },
+          {
+            status: 'failed',
+            statusReason: STATUS_REASONS.noMatchingResources,
+            endTime: toSeconds(this.#deps.clock.nowMs()),
+            inQueue: job.spec.policies?.leaveInQueue === true,
+            clear: ['lease', 'runState'],
+          },
+        )
+        .catch((error: unknown) => {
+          if (!(error instanceof StaleJobStateError)) throw error;
+        });
       return undefined;
     }
     try {
       const taken = await this.#deps.store.update(
         job.id,
-        {
-          status: 'running',
-          ...(job.lease === undefined ? {} : { workerId: job.lease.workerId }),
-        },
+        { status: 'running', ...holder },
         { lease: this.#newLease() },
       );
       return { job: taken, plan };
@@ -185,11 +200,14 @@ export class JobExecutor {
     resume: RunState | undefined,
     shutdown: AbortSignal,
   ): void {
-    const run = this.#run(job, plan, resume, shutdown)
+    const run: Promise<void> = this.#run(job, plan, resume, shutdown)
       .catch((error: unknown) => {
         this.#deps.logger.error('job run failed', { jobId: job.id, error });
       })
-      .finally(() => this.#active.delete(job.id));
+      .finally(() => {
+        // A retried job may already run again under the same id: leave that entry alone.
+        if (this.#active.get(job.id) === run) this.#active.delete(job.id);
+      });
     this.#active.set(job.id, run);
   }
 
@@ -222,50 +240,70 @@ export class JobExecutor {
   }
 
   async #finish(job: JobRecord, end: RunEnd): Promise<void> {
-    const { store, queue, runner, clock } = this.#deps;
-    const mine = { status: 'running', workerId: this.#options.workerId } as const;
-    const clear = ['lease', 'runState'] as const;
     if (end.kind === 'shutdown' || end.kind === 'lost') {
       // Another worker (or this one, restarted) picks the job up where it stands.
       return;
     }
-    if (end.kind === 'deleted') {
-      await store
-        .update(job.id, { status: 'deleted' }, { execution: end.execution, clear })
-        .catch((error: unknown) => {
-          if (!(error instanceof StaleJobStateError)) throw error;
-        });
-      await runner.release(job.id);
+    const written =
+      end.kind === 'deleted'
+        ? await this.#keepOnDeleted(job, end.execution)
+        : await this.#writeOutcome(job, end);
+    if (written === 'lost') {
+      // Another worker holds the job now: its containers are not this worker's to remove.
       return;
     }
+    await this.#deps.runner.release(job.id);
+    if (written === 'requeued') {
+      await this.#deps.queue.send(job.id);
+    }
+  }
+
+  async #writeOutcome(
+    job: JobRecord,
+    end: Extract<RunEnd, { kind: 'completed' | 'failed' | 'killed' }>,
+  ): Promise<'written' | 'requeued' | 'deleted' | 'lost'> {
+    const mine = { status: 'running', workerId: this.#options.workerId } as const;
+    const clear = ['lease', 'runState'] as const;
     const retriesAllowed = job.spec.policies?.maximumRetries ?? 0;
-    if (end.kind !== 'completed' && job.attempt <= retriesAllowed) {
-      await store.update(job.id, mine, {
-        status: 'pending',
-        execution: { ...end.execution, retries: job.attempt },
-        clear: [...clear, 'statusReason'],
-      });
-      await runner.release(job.id);
-      await queue.send(job.id);
-      return;
-    }
-    await store
-      .update(job.id, mine, {
+    try {
+      if (end.kind !== 'completed' && job.attempt <= retriesAllowed) {
+        await this.#deps.store.update(job.id, mine, {
+          status: 'pending',
+          queuedTime: toSeconds(this.#deps.clock.nowMs()),
+          execution: { ...end.execution, retries: job.attempt },
+          clear: [...clear, 'statusReason'],
+        });
+        return 'requeued';
+      }
+      await this.#deps.store.update(job.id, mine, {
         status: end.kind,
         ...(end.kind === 'completed' ? {} : { statusReason: end.reason }),
-        endTime: toSeconds(clock.nowMs()),
+        endTime: toSeconds(this.#deps.clock.nowMs()),
         inQueue: job.spec.policies?.leaveInQueue === true,
         execution: end.execution,
         clear,
-      })
-      .catch(async (error: unknown) => {
-        if (!(error instanceof StaleJobStateError)) throw error;
-        // Deleted in the last moment: keep what the run learnt.
-        await store
-          .update(job.id, { status: 'deleted' }, { execution: end.execution, clear })
-          .catch(() => undefined);
       });
-    await runner.release(job.id);
+      return 'written';
+    } catch (error) {
+      if (!(error instanceof StaleJobStateError)) throw error;
+      // Deleted in the last moment, most likely: keep what the run learnt.
+      return this.#keepOnDeleted(job, end.execution);
+    }
+  }
+
+  /** Records the run's facts on a job the user deleted while it ran. */
+  async #keepOnDeleted(job: JobRecord, execution: JobExecution): Promise<'deleted' | 'lost'> {
+    try {
+      await this.#deps.store.update(
+        job.id,
+        { status: 'deleted' },
+        { execution, clear: ['lease', 'runState'] },
+      );
+      return 'deleted';
+    } catch (error) {
+      if (!(error instanceof StaleJobStateError)) throw error;
+      return 'lost';
+    }
   }
 
   #newLease() {

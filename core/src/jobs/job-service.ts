@@ -83,7 +83,10 @@ export class JobService {
    * deleted and their worker stops them. Succeeds if at least one job matched.
    */
   async delete(identity: Identity, ids: readonly number[]): Promise<void> {
-    const results = await Promise.all(ids.map((id) => this.#deleteOne(identity, id)));
+    // A repeated id would race itself: the loser sees the job deleted and, under leaveInQueue,
+    // would take it out of the active list as if it were a finished job.
+    const unique = [...new Set(ids)];
+    const results = await Promise.all(unique.map((id) => this.#deleteOne(identity, id)));
     if (!results.includes(true)) {
       throw new JobNotFoundError('No such job(s)');
     }

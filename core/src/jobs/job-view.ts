@@ -49,9 +49,8 @@ export function toJobDetail(job: JobRecord): JobDetail {
   if (job.spec.policies !== undefined) {
     detail.policies = job.spec.policies;
   }
-  if (job.execution !== undefined) {
-    detail.execution = toExecution(job);
-  }
+  // Spec §5.2: detail always carries `execution`, if only as `{"runtimeVersion": {}}`.
+  detail.execution = toExecution(job);
   return detail;
 }
 
@@ -78,7 +77,8 @@ function toExecution(job: JobRecord): Record<string, unknown> {
   const { site, provisionedResources, maxMemoryUsageKB, retries, tasks } = job.execution ?? {
     tasks: [],
   };
-  const execution: Record<string, unknown> = {};
+  // No task runtime's version applies: every task runs as an OCI container (spec decision 5).
+  const execution: Record<string, unknown> = { runtimeVersion: {} };
   if (site !== undefined) execution.site = site;
   if (provisionedResources !== undefined) execution.provisionedResources = provisionedResources;
   if (maxMemoryUsageKB !== undefined) execution.maxMemoryUsageKB = maxMemoryUsageKB;
