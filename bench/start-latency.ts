@@ -3,8 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DockerClient } from '../adapters/docker/docker-client';
 import { createLogger } from '../core/src/logger';
 import { connectContainerEngine } from '../local/src/container-engine';
+import { BUSYBOX_IMAGE, ensureDemoImages } from '../local/src/demo-images';
 import type { RunningService } from '../local/src/local-service';
-import { BUSYBOX_IMAGE, ensureTestImages } from '../test/helpers/test-images';
 import { benchToken } from './bench-token';
 import { formatSummary, progress, summarise } from './stats';
 
@@ -24,7 +24,7 @@ export async function measureStartLatency(
   logger.setLogLevel('ERROR');
   const engine = await connectContainerEngine({ dataDir, logger });
   const docker = new DockerClient(engine);
-  await ensureTestImages(docker);
+  await ensureDemoImages(docker);
   const token = await benchToken(dataDir, 'bench-start');
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 
