@@ -29,6 +29,11 @@ import { demuxInto } from './log-demux';
 export interface DockerTaskRunnerOptions {
   readonly client: DockerClient;
   readonly logger: Logger;
+  /**
+   * Names this Flare's containers, volumes and labels, so that two services sharing an
+   * engine never touch each other's jobs. Default 'flare'.
+   */
+  readonly instance?: string;
   /** Longest an image pull may take. Default 600 (10 minutes). */
   readonly pullTimeoutSeconds?: number;
   /** How often a running task's usage is sampled. Default 1000. */
@@ -68,10 +73,11 @@ interface Usage {
   maxMemoryBytes?: number;
 }
 
-export const jobVolumeName = (jobId: number): string => `flare-job-${jobId}`;
+export const jobVolumeName = (instance: string, jobId: number): string =>
+  `${instance}-job-${jobId}`;
 
-export const taskContainerName = (launch: TaskLaunch): string =>
-  `flare-job-${launch.jobId}-task-${launch.taskIndex}-${launch.taskAttempt}`;
+export const taskContainerName = (instance: string, launch: TaskLaunch): string =>
+  `${instance}-job-${launch.jobId}-task-${launch.taskIndex}-${launch.taskAttempt}`;
 
 /** Runs tasks as containers on a Docker Engine API: Docker itself, or Podman's compat API. */
 export class DockerTaskRunner implements TaskRunner {
@@ -79,9 +85,12 @@ export class DockerTaskRunner implements TaskRunner {
   private readonly logger: Logger;
   private readonly pullTimeoutMs: number;
   private readonly statsIntervalMs: number;
+  private readonly instance: string;
+  private engineName: Promise<'docker' | 'podman'> | undefined;
 
   constructor(options: DockerTaskRunnerOptions) {
     this.client = options.client;
+    this.instance = options.instance ?? 'flare';
     this.logger = options.logger;
     this.pullTimeoutMs = (options.pullTimeoutSeconds ?? 600) * 1000;
     this.statsIntervalMs = options.statsIntervalMs ?? 1000;
@@ -118,16 +127,20 @@ export class DockerTaskRunner implements TaskRunner {
   }
 
   async start(launch: TaskLaunch, signal?: AbortSignal): Promise<string> {
-    const volume = jobVolumeName(launch.jobId);
-    const name = taskContainerName(launch);
+    const volume = jobVolumeName(this.instance, launch.jobId);
+    const name = taskContainerName(this.instance, launch);
     const labels = {
+      'flare.instance': this.instance,
       'flare.job': String(launch.jobId),
       'flare.task': String(launch.taskIndex),
       'flare.attempt': String(launch.taskAttempt),
     };
     // Creating a volume that exists is a no-op on both engines, so each task may ask.
     await this.client.call('POST', '/volumes/create', {
-      body: { Name: volume, Labels: { 'flare.job': labels['flare.job'] } },
+      body: {
+        Name: volume,
+        Labels: { 'flare.instance': this.instance, 'flare.job': labels['flare.job'] },
+      },
       signal,
     });
     // A container of this name is left from a run of this very attempt that was cut short.
@@ -230,7 +243,8 @@ export class DockerTaskRunner implements TaskRunner {
     for (const container of await this.listJobContainers(jobId)) {
       await this.removeContainer(container.Id);
     }
-    await unlessNotFound(this.client.call('DELETE', `/volumes/${jobVolumeName(jobId)}`));
+    const volume = jobVolumeName(this.instance, jobId);
+    await unlessNotFound(this.client.call('DELETE', `/volumes/${volume}`));
   }
 
   private async imageId(name: string, signal?: AbortSignal): Promise<string | undefined> {
@@ -287,12 +301,19 @@ export class DockerTaskRunner implements TaskRunner {
 
   /** Waits for the container to stop running, and reads how it ended. */
   private async exitedState(handle: string, signal: AbortSignal): Promise<ContainerState> {
+    this.engineName ??= detectEngineName(this.client, signal);
+    // Podman's Docker-compatible wait polls the container without pause, a core's worth of
+    // CPU for each running task; its own endpoint polls at the interval given.
+    const [path, query] =
+      (await this.engineName) === 'podman'
+        ? [
+            `/libpod/containers/${handle}/wait`,
+            { condition: ['stopped', 'exited'], interval: '250ms' },
+          ]
+        : [`/containers/${handle}/wait`, { condition: 'not-running' }];
     for (;;) {
       // The engine answers with headers at once and with a body at the exit: a stream.
-      const waiting = await this.client.stream('POST', `/containers/${handle}/wait`, {
-        query: { condition: 'not-running' },
-        signal,
-      });
+      const waiting = await this.client.stream('POST', path, { query, signal });
       await text(waiting);
       const state = await this.inspectState(handle, signal);
       if (!state.Running) return state;
@@ -335,7 +356,8 @@ export class DockerTaskRunner implements TaskRunner {
     jobId: number,
     signal?: AbortSignal,
   ): Promise<ContainerSummary[]> {
-    const query = { all: true, filters: JSON.stringify({ label: [`flare.job=${jobId}`] }) };
+    const label = [`flare.instance=${this.instance}`, `flare.job=${jobId}`];
+    const query = { all: true, filters: JSON.stringify({ label }) };
     const listed = await this.client.call<ContainerSummary[]>('GET', '/containers/json', {
       query,
       signal,

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
-import { access, mkdir, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DockerClient, detectEngineName } from '../../adapters/docker/docker-client';
@@ -109,13 +109,16 @@ async function startPodmanService(
   const dir = join(options.dataDir, 'podman');
   const socketPath = join(dir, 'podman.sock');
   const logFile = join(dir, 'service.log');
+  const pidFile = join(dir, 'service.pid');
   await mkdir(dir, { recursive: true });
   const client = new DockerClient({ socketPath });
 
-  // A service left running by an earlier Flare that did not shut down cleanly: reuse it.
+  // A service left running by an earlier Flare that did not shut down cleanly: adopt it,
+  // so that this Flare's stop ends it as if it had started it.
   if (await client.ping()) {
-    options.logger.warn('reusing podman service', { socketPath });
-    return { socketPath, engineName: 'podman', close: async () => {} };
+    const pid = await readPid(pidFile);
+    options.logger.warn('reusing podman service', { socketPath, pid });
+    return { socketPath, engineName: 'podman', close: () => stopAdopted(pid) };
   }
   await rm(socketPath, { force: true });
 
@@ -144,12 +147,39 @@ async function startPodmanService(
     await stopChild(child);
     throw new StartupError(`Podman service did not start; see ${logFile}`);
   }
+  await writeFile(pidFile, String(child.pid));
   options.logger.info('podman service started', {
     socketPath,
     pid: child.pid,
     startMs: Date.now() - startedMs,
   });
   return { socketPath, engineName: 'podman', close: () => stopChild(child) };
+}
+
+async function readPid(file: string): Promise<number | undefined> {
+  const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+  return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+}
+
+/** Ends an adopted service, if the pid still names a podman process. */
+async function stopAdopted(pid: number | undefined): Promise<void> {
+  if (pid === undefined) return;
+  const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (!command.includes('podman')) return;
+  signal(pid, 'SIGTERM');
+  for (let waitedMs = 0; waitedMs < 5_000; waitedMs += 100) {
+    if (!(await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''))) return;
+    await sleep(100);
+  }
+  signal(pid, 'SIGKILL');
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // Gone already: nothing to stop.
+  }
 }
 
 function hasExited(child: ChildProcess): boolean {

@@ -81,10 +81,18 @@ export async function startLocalService(
     const queue = new SqsJobQueue(sqs, aws.queueUrl, logger);
     const logs = new FsLogStore(join(config.dataDir, 'logs'));
     const docker = new DockerClient(engine);
-    const runner = new DockerTaskRunner({ client: docker, logger });
+    const instanceId = localInstanceId(config.dataDir);
+    // The worker's lines must not carry the request keys the API's logger appends.
+    const workerLogger = logger.createChild({ serviceName: 'flare-worker' });
+    const runner = new DockerTaskRunner({
+      client: docker,
+      logger: workerLogger,
+      instance: `flare-${instanceId.slice(-8)}`,
+    });
     await requeuePendingJobs(store, queue, logger);
 
-    const jobs = new JobService({ store, queue, logs, clock: systemClock, logger });
+    const apiLogger = logger.createChild({ serviceName: 'flare-api' });
+    const jobs = new JobService({ store, queue, logs, clock: systemClock, logger: apiLogger });
     const claims = { usernameClaim: config.usernameClaim, groupsClaim: config.groupsClaim };
     const verifier = createTokenVerifier({
       ...claims,
@@ -99,7 +107,7 @@ export async function startLocalService(
       { name: 'DYNAMODB', check: async () => void (await store.get(0)) },
       { name: 'CONTAINER_ENGINE', check: async () => void (await runner.capacity()) },
     ];
-    const deps = { jobs, verifier, checks, logger };
+    const deps = { jobs, verifier, checks, logger: apiLogger };
     const server = createHttpServer({
       basePath: config.basePath,
       routes: ROUTES.map((definition) => ({ definition, handler: definition.create(deps) })),
@@ -110,7 +118,13 @@ export async function startLocalService(
     parts.server = server;
 
     if (config.runWorker) {
-      const worker = createWorker(config, { store, queue, runner, logs, logger });
+      const worker = createWorker(config, instanceId, {
+        store,
+        queue,
+        runner,
+        logs,
+        logger: workerLogger,
+      });
       worker.start();
       parts.worker = worker;
     }
@@ -124,11 +138,15 @@ export async function startLocalService(
   }
 }
 
-function createWorker(config: LocalConfig, deps: Omit<JobExecutorDeps, 'clock'>): JobWorker {
+function createWorker(
+  config: LocalConfig,
+  workerId: string,
+  deps: Omit<JobExecutorDeps, 'clock'>,
+): JobWorker {
   const executor = new JobExecutor(
     { ...deps, clock: systemClock },
     {
-      workerId: localWorkerIdSync(config.dataDir),
+      workerId,
       leaseDurationMs: config.leaseDurationMs,
       statusPollIntervalMs: config.statusPollIntervalMs,
       stopGraceSeconds: 2,
@@ -160,9 +178,12 @@ async function requeuePendingJobs(
   }
 }
 
-/** One id per data directory, so that a restarted worker resumes its own jobs at once. */
-function localWorkerIdSync(dataDir: string): string {
-  const file = join(dataDir, 'worker-id');
+/**
+ * One id per data directory: the worker's, so that a restarted worker resumes its own jobs
+ * at once, and the prefix of its containers' names.
+ */
+function localInstanceId(dataDir: string): string {
+  const file = join(dataDir, 'instance-id');
   try {
     return readFileSync(file, 'utf8').trim();
   } catch {
