@@ -301,7 +301,11 @@ export class DockerTaskRunner implements TaskRunner {
 
   /** Waits for the container to stop running, and reads how it ended. */
   private async exitedState(handle: string, signal: AbortSignal): Promise<ContainerState> {
-    this.engineName ??= detectEngineName(this.client, signal);
+    // Asked once for the runner's life, with no caller's signal that could cut it short.
+    this.engineName ??= detectEngineName(this.client).catch((error: unknown) => {
+      this.engineName = undefined;
+      throw error;
+    });
     // Podman's Docker-compatible wait polls the container without pause, a core's worth of
     // CPU for each running task; its own endpoint polls at the interval given.
     const [path, query] =
@@ -312,8 +316,13 @@ export class DockerTaskRunner implements TaskRunner {
           ]
         : [`/containers/${handle}/wait`, { condition: 'not-running' }];
     for (;;) {
-      // The engine answers with headers at once and with a body at the exit: a stream.
-      const waiting = await this.client.stream('POST', path, { query, signal });
+      // Docker answers with headers at once and Podman's own endpoint only at the exit, so
+      // the wait has no headers deadline: the caller's signal bounds it.
+      const waiting = await this.client.stream('POST', path, {
+        query,
+        signal,
+        timeoutMs: FOLLOW_HEADERS_TIMEOUT_MS,
+      });
       await text(waiting);
       const state = await this.inspectState(handle, signal);
       if (!state.Running) return state;
