@@ -1,5 +1,7 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient, EMULATOR_CREDENTIALS } from '../adapters/aws/clients';
 import { DynamoDbJobStore } from '../adapters/aws/dynamodb-job-store';
+import { BY_OWNER_INDEX } from '../adapters/aws/job-table';
 import type { JobRecord } from '../core/src/job-types';
 import type { RunningService } from '../local/src/local-service';
 import { benchToken } from './bench-token';
@@ -35,9 +37,9 @@ export async function measureListLatency(
       await store.create(benchJob(id, owner, id - 1_000_000 >= size));
     });
     const token = await benchToken(dataDir, owner);
-    for (const [label, query] of [
-      ['active (default)', ''],
-      ['completed=true&num=5', '?completed=true&num=5'],
+    for (const [label, query, prefix, limit] of [
+      ['active (default)', '', 'A#', undefined],
+      ['completed=true&num=5', '?completed=true&num=5', 'F#', 5],
     ] as const) {
       const get = async () => {
         const response = await fetch(`${service.apiUrl}/jobs${query}`, {
@@ -46,11 +48,28 @@ export async function measureListLatency(
         await response.arrayBuffer();
         if (response.status !== 200) throw new Error(`list answered ${response.status}`);
       };
+      // The same index query the store makes, without the API around it: dynalite reads a
+      // whole partition for a begins_with condition, DynamoDB only the matching items.
+      const bare = async () => {
+        await documents.send(
+          new QueryCommand({
+            TableName: service.aws.tableName,
+            IndexName: BY_OWNER_INDEX.indexName,
+            KeyConditionExpression: '#owner = :owner AND begins_with(#listKey, :prefix)',
+            ExpressionAttributeNames: { '#owner': 'owner', '#listKey': 'listKey' },
+            ExpressionAttributeValues: { ':owner': owner, ':prefix': prefix },
+            ScanIndexForward: prefix === 'A#',
+            ...(limit === undefined ? {} : { Limit: limit }),
+          }),
+        );
+      };
       await timeSequential(20, get);
-      const summary = summarise(await timeSequential(REQUESTS, get));
-      lines.push(
-        `  ${String(size).padStart(6)} finished, ${label.padEnd(22)} ${formatSummary(summary)}`,
-      );
+      await timeSequential(20, bare);
+      const api = summarise(await timeSequential(REQUESTS, get));
+      const direct = summarise(await timeSequential(REQUESTS, bare));
+      const name = `${String(size).padStart(6)} finished, ${label}`;
+      lines.push(`  ${name.padEnd(38)} API        ${formatSummary(api)}`);
+      lines.push(`  ${''.padEnd(38)} bare Query ${formatSummary(direct)}`);
     }
   }
   documents.destroy();

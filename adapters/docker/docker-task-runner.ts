@@ -87,6 +87,7 @@ export class DockerTaskRunner implements TaskRunner {
   private readonly statsIntervalMs: number;
   private readonly instance: string;
   private engineName: Promise<'docker' | 'podman'> | undefined;
+  private capacityCache: { value: RunnerCapacity; readAtMs: number } | undefined;
 
   constructor(options: DockerTaskRunnerOptions) {
     this.client = options.client;
@@ -96,13 +97,31 @@ export class DockerTaskRunner implements TaskRunner {
     this.statsIntervalMs = options.statsIntervalMs ?? 1000;
   }
 
+  /**
+   * The engine's size, read at most once a minute: Podman takes a few hundred ms to answer
+   * `/info` and `/version`, which would otherwise sit between every claim and its start.
+   */
   async capacity(signal?: AbortSignal): Promise<RunnerCapacity> {
-    const [info, engineName] = await Promise.all([
-      this.client.call<{ NCPU: number; MemTotal: number }>('GET', '/info', { signal }),
-      detectEngineName(this.client, signal),
-    ]);
-    const memoryMiB = Math.floor(info.body.MemTotal / MIB);
-    return { site: `local:${engineName}`, cpus: info.body.NCPU, memoryMiB };
+    const nowMs = Date.now();
+    if (this.capacityCache === undefined || this.capacityCache.readAtMs < nowMs - 60_000) {
+      const [info, engineName] = await Promise.all([
+        this.client.call<{ NCPU: number; MemTotal: number }>('GET', '/info', { signal }),
+        this.detectEngine(),
+      ]);
+      const memoryMiB = Math.floor(info.body.MemTotal / MIB);
+      const value = { site: `local:${engineName}`, cpus: info.body.NCPU, memoryMiB };
+      this.capacityCache = { value, readAtMs: nowMs };
+    }
+    return this.capacityCache.value;
+  }
+
+  /** Asked once for the runner's life, with no caller's signal that could cut it short. */
+  private detectEngine(): Promise<'docker' | 'podman'> {
+    this.engineName ??= detectEngineName(this.client).catch((error: unknown) => {
+      this.engineName = undefined;
+      throw error;
+    });
+    return this.engineName;
   }
 
   async prepareImage(
@@ -301,15 +320,10 @@ export class DockerTaskRunner implements TaskRunner {
 
   /** Waits for the container to stop running, and reads how it ended. */
   private async exitedState(handle: string, signal: AbortSignal): Promise<ContainerState> {
-    // Asked once for the runner's life, with no caller's signal that could cut it short.
-    this.engineName ??= detectEngineName(this.client).catch((error: unknown) => {
-      this.engineName = undefined;
-      throw error;
-    });
     // Podman's Docker-compatible wait polls the container without pause, a core's worth of
     // CPU for each running task; its own endpoint polls at the interval given.
     const [path, query] =
-      (await this.engineName) === 'podman'
+      (await this.detectEngine()) === 'podman'
         ? [
             `/libpod/containers/${handle}/wait`,
             { condition: ['stopped', 'exited'], interval: '250ms' },

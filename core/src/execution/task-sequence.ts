@@ -56,6 +56,7 @@ export class TaskSequence {
   readonly #execution: JobExecution;
   readonly #stopRequested: Promise<Stop>;
   readonly #pullAbort = new AbortController();
+  #onShutdown: () => void = () => {};
 
   constructor(deps: SequenceDeps, options: SequenceOptions, context: SequenceContext) {
     this.#deps = deps;
@@ -65,14 +66,23 @@ export class TaskSequence {
     this.#execution = { ...(recorded ?? {}), tasks: [...(recorded?.tasks ?? [])] };
     this.#stopRequested = new Promise<Stop>((resolve) => {
       void context.interrupted.then(resolve);
-      const onShutdown = () => resolve('shutdown');
-      if (context.shutdown.aborted) onShutdown();
-      context.shutdown.addEventListener('abort', onShutdown, { once: true });
+      this.#onShutdown = () => resolve('shutdown');
+      if (context.shutdown.aborted) this.#onShutdown();
+      context.shutdown.addEventListener('abort', this.#onShutdown, { once: true });
     });
     void this.#stopRequested.then(() => this.#pullAbort.abort());
   }
 
   async run(resume?: RunState): Promise<RunEnd> {
+    try {
+      return await this.#runTasks(resume);
+    } finally {
+      // The shutdown signal is the worker's and outlives this run.
+      this.#context.shutdown.removeEventListener('abort', this.#onShutdown);
+    }
+  }
+
+  async #runTasks(resume: RunState | undefined): Promise<RunEnd> {
     const { job } = this.#context;
     const budgetMs = walltimeMs(job);
     let usedMs = resume?.walltimeUsedMs ?? 0;

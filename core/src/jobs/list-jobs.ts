@@ -53,7 +53,8 @@ async function collect(
   let cursor: string | undefined;
   do {
     const page = await store.pageByOwner(owner, partition, {
-      pageSize: PAGE_SIZE,
+      // "The last N finished" reads N items, not a full page, when no filter drops any.
+      pageSize: limit === undefined ? PAGE_SIZE : Math.min(PAGE_SIZE, limit),
       ...(cursor === undefined ? {} : { cursor }),
     });
     for (const job of page.jobs) {
