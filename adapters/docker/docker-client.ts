@@ -242,28 +242,6 @@ function explainAbort(
   return error;
 }
 
-/**
- * Reads a JSON-lines progress stream (pull, import) to its end. The engine has answered 200
- * before the work starts, so a failure can only be reported inside the stream.
- */
-export async function followProgress(progress: Readable): Promise<void> {
-  progress.setEncoding('utf8');
-  let pending = '';
-  const check = (line: string): void => {
-    if (line.trim() === '') return;
-    const event = JSON.parse(line) as { error?: string; errorDetail?: { message?: string } };
-    const failure = event.errorDetail?.message ?? event.error;
-    if (failure) throw new DockerApiError(failure, 200);
-  };
-  for await (const chunk of progress) {
-    pending += String(chunk);
-    const lines = pending.split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) check(line);
-  }
-  check(pending);
-}
-
 /** Which engine serves the API: Podman names itself among the version's components. */
 export async function detectEngineName(
   client: DockerClient,
@@ -274,52 +252,4 @@ export async function detectEngineName(
   });
   const names = (body.Components ?? []).map((component) => component.Name ?? '');
   return names.some((name) => /podman/i.test(name)) ? 'podman' : 'docker';
-}
-
-const HUB_DOMAINS = new Set(['docker.io', 'index.docker.io']);
-
-/**
- * The image's full name as Docker reads it: `ubuntu` is `docker.io/library/ubuntu:latest`,
- * `eoscprominence/testpi` is `docker.io/eoscprominence/testpi:latest`. The first part is a
- * registry only when it looks like a host (has a dot or a port, or is `localhost`).
- */
-export function resolveImageName(image: string): string {
-  const at = image.indexOf('@');
-  const name = at === -1 ? image : image.slice(0, at);
-  const digest = at === -1 ? '' : image.slice(at);
-  const slash = name.indexOf('/');
-  const first = slash === -1 ? '' : name.slice(0, slash);
-  const isHost = first.includes('.') || first.includes(':') || first === 'localhost';
-  let domain = isHost ? first : 'docker.io';
-  let path = isHost ? name.slice(slash + 1) : name;
-  if (HUB_DOMAINS.has(domain)) {
-    domain = 'docker.io';
-    if (!path.includes('/')) path = `library/${path}`;
-  }
-  const hasTag = path.includes(':');
-  return `${domain}/${path}${digest || (hasTag ? '' : ':latest')}`;
-}
-
-/** A resolved name cut into the `fromImage` and `tag` (tag or digest) that a pull takes. */
-export function splitImageName(resolved: string): { repository: string; reference: string } {
-  const at = resolved.indexOf('@');
-  if (at !== -1) return { repository: resolved.slice(0, at), reference: resolved.slice(at + 1) };
-  const colon = resolved.lastIndexOf(':');
-  return { repository: resolved.slice(0, colon), reference: resolved.slice(colon + 1) };
-}
-
-/** The name as a URL path, each part escaped but the slashes kept, as engines expect. */
-export function imagePath(resolved: string): string {
-  return resolved.split('/').map(encodeURIComponent).join('/');
-}
-
-/** The X-Registry-Auth header: base64url JSON naming the registry the credential is for. */
-export function registryAuth(
-  credential: { readonly username: string; readonly token: string },
-  resolved: string,
-): string {
-  const domain = resolved.slice(0, resolved.indexOf('/'));
-  const serveraddress = domain === 'docker.io' ? 'https://index.docker.io/v1/' : domain;
-  const auth = { username: credential.username, password: credential.token, serveraddress };
-  return Buffer.from(JSON.stringify(auth)).toString('base64url');
 }

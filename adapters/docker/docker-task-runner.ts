@@ -1,6 +1,6 @@
 import { text } from 'node:stream/consumers';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ImagePullError, TaskRunnerError } from '../../core/src/errors';
+import { TaskRunnerError } from '../../core/src/errors';
 import type { ImagePullCredential } from '../../core/src/job-types';
 import type { Logger } from '../../core/src/logger';
 import type {
@@ -13,17 +13,8 @@ import type {
   TaskOutput,
   TaskRunner,
 } from '../../core/src/ports';
-import {
-  type DockerClient,
-  DockerUnreachableError,
-  detectEngineName,
-  followProgress,
-  imagePath,
-  registryAuth,
-  resolveImageName,
-  splitImageName,
-  unlessNotFound,
-} from './docker-client';
+import { type DockerClient, detectEngineName, unlessNotFound } from './docker-client';
+import { ImageStore, resolveImageName } from './docker-images';
 import { demuxInto } from './log-demux';
 
 export interface DockerTaskRunnerOptions {
@@ -83,17 +74,17 @@ export const taskContainerName = (instance: string, launch: TaskLaunch): string 
 export class DockerTaskRunner implements TaskRunner {
   private readonly client: DockerClient;
   private readonly logger: Logger;
-  private readonly pullTimeoutMs: number;
   private readonly statsIntervalMs: number;
   private readonly instance: string;
+  private readonly images: ImageStore;
   private engineName: Promise<'docker' | 'podman'> | undefined;
   private capacityCache: { value: RunnerCapacity; readAtMs: number } | undefined;
 
   constructor(options: DockerTaskRunnerOptions) {
     this.client = options.client;
     this.instance = options.instance ?? 'flare';
+    this.images = new ImageStore(options.client, options.logger, options.pullTimeoutSeconds);
     this.logger = options.logger;
-    this.pullTimeoutMs = (options.pullTimeoutSeconds ?? 600) * 1000;
     this.statsIntervalMs = options.statsIntervalMs ?? 1000;
   }
 
@@ -124,25 +115,12 @@ export class DockerTaskRunner implements TaskRunner {
     return this.engineName;
   }
 
-  async prepareImage(
+  prepareImage(
     image: string,
     credential: ImagePullCredential | undefined,
     signal?: AbortSignal,
   ): Promise<ImageReady> {
-    const name = resolveImageName(image);
-    const present = await this.imageId(name, signal);
-    if (present !== undefined) return { status: 'cached', ...sha256Of(present) };
-
-    const startedMs = Date.now();
-    await this.pull(name, credential, signal);
-    const pullTimeSeconds = (Date.now() - startedMs) / 1000;
-    const pulled = await this.imageId(name, signal);
-    if (pulled === undefined) throw new ImagePullError(`Image ${name} is missing after its pull`);
-    this.logger.info('image pulled', {
-      image: name,
-      pullTimeMs: Math.round(pullTimeSeconds * 1000),
-    });
-    return { status: 'completed', pullTimeSeconds, ...sha256Of(pulled) };
+    return this.images.prepare(image, credential, signal);
   }
 
   async start(launch: TaskLaunch, signal?: AbortSignal): Promise<string> {
@@ -266,40 +244,6 @@ export class DockerTaskRunner implements TaskRunner {
     await unlessNotFound(this.client.call('DELETE', `/volumes/${volume}`));
   }
 
-  private async imageId(name: string, signal?: AbortSignal): Promise<string | undefined> {
-    const path = `/images/${imagePath(name)}/json`;
-    const found = await unlessNotFound(this.client.call<{ Id: string }>('GET', path, { signal }));
-    return found?.body.Id;
-  }
-
-  private async pull(
-    name: string,
-    credential: ImagePullCredential | undefined,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    const deadline = AbortSignal.timeout(this.pullTimeoutMs);
-    const { repository, reference } = splitImageName(name);
-    try {
-      const progress = await this.client.stream('POST', '/images/create', {
-        query: { fromImage: repository, tag: reference },
-        headers: credential ? { 'X-Registry-Auth': registryAuth(credential, name) } : {},
-        signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
-        timeoutMs: this.pullTimeoutMs,
-      });
-      await followProgress(progress);
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      if (deadline.aborted) {
-        const seconds = this.pullTimeoutMs / 1000;
-        throw new ImagePullError(`Pulling ${name} took longer than ${seconds} s`, { cause: error });
-      }
-      // An engine that cannot be reached is not the image's fault.
-      if (error instanceof DockerUnreachableError) throw error;
-      const detail = error instanceof Error ? error.message : String(error);
-      throw new ImagePullError(`Cannot pull ${name}: ${detail}`, { cause: error });
-    }
-  }
-
   private async copyLogs(
     handle: string,
     output: TaskOutput,
@@ -416,9 +360,4 @@ function toOutcome(state: ContainerState, usage: Usage): TaskOutcome {
       : {}),
     oomKilled: state.OOMKilled,
   };
-}
-
-function sha256Of(imageId: string): { imageSha256?: string } {
-  const hex = imageId.replace(/^sha256:/, '');
-  return /^[0-9a-f]{64}$/.test(hex) ? { imageSha256: hex } : {};
 }

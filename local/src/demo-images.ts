@@ -1,12 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import {
-  DockerClient,
-  type DockerEndpoint,
-  followProgress,
-  imagePath,
-} from '../../adapters/docker/docker-client';
+import { DockerClient, type DockerEndpoint } from '../../adapters/docker/docker-client';
+import { followProgress, imagePath } from '../../adapters/docker/docker-images';
 
 /**
  * Small images built from the host's static busybox, for machines that cannot reach a
