@@ -27,6 +27,8 @@ export interface DockerTaskRunnerOptions {
   readonly instance?: string;
   /** Longest an image pull may take. Default 600 (10 minutes). */
   readonly pullTimeoutSeconds?: number;
+  /** Which engine serves the API, when the caller knows; else it is asked once. */
+  readonly engineName?: 'docker' | 'podman';
   /** How often a running task's usage is sampled. Default 1000. */
   readonly statsIntervalMs?: number;
 }
@@ -83,6 +85,7 @@ export class DockerTaskRunner implements TaskRunner {
   constructor(options: DockerTaskRunnerOptions) {
     this.client = options.client;
     this.instance = options.instance ?? 'flare';
+    if (options.engineName !== undefined) this.engineName = Promise.resolve(options.engineName);
     this.images = new ImageStore(options.client, options.logger, options.pullTimeoutSeconds);
     this.logger = options.logger;
     this.statsIntervalMs = options.statsIntervalMs ?? 1000;

@@ -24,7 +24,15 @@ export interface LocalConfig {
   };
 }
 
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
+
 export function readLocalConfig(env: Env): LocalConfig {
+  const logLevel = env.FLARE_LOG_LEVEL?.toUpperCase();
+  if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new StartupError(
+      `FLARE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${env.FLARE_LOG_LEVEL})`,
+    );
+  }
   const basePath = (env.FLARE_BASE_PATH ?? '/api/v1').replace(/\/+$/, '');
   if (basePath !== '' && !basePath.startsWith('/')) {
     throw new StartupError(`FLARE_BASE_PATH must start with / (got ${basePath})`);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
@@ -48,6 +48,8 @@ export async function startLocalService(
   logger: Logger,
 ): Promise<RunningService> {
   await ensureWritable(config.dataDir);
+  // Found out now rather than after the engine and the emulators have started.
+  await ensurePortFree(config);
   // Filled in as parts start; stopped in the reverse order: the server, so that no request
   // arrives half-way, then the worker, then the emulators it polls, then the engine.
   const parts: {
@@ -88,6 +90,7 @@ export async function startLocalService(
       client: docker,
       logger: workerLogger,
       instance: `flare-${instanceId.slice(-8)}`,
+      engineName: engine.engineName,
     });
     await requeuePendingJobs(store, queue, logger);
 
@@ -218,6 +221,13 @@ function listen(server: Server, config: LocalConfig): Promise<void> {
     });
     server.listen(config.port, config.host, () => resolve());
   });
+}
+
+async function ensurePortFree(config: LocalConfig): Promise<void> {
+  if (config.port === 0) return;
+  const probe = createServer();
+  await listen(probe, config);
+  await closeServer(probe);
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -8,7 +8,8 @@ import { TestEngine } from '../helpers/test-engine';
 import { PI_100_DECIMALS } from '../helpers/test-images';
 
 /** The example job of the usage guide §7.1, from the shared folder beside the repository. */
-const TESTPI_FILE = join(REPO_ROOT, '..', 'shared', 'fixtures', 'testpi.json');
+// The public service's example job (its "Using the API" page, §7.1).
+const TESTPI_FILE = join(REPO_ROOT, 'test', 'fixtures', 'testpi.json');
 
 function assertUnixSeconds(value: unknown, what: string): asserts value is number {
   assert.ok(Number.isInteger(value), `${what} is not an integer: ${value}`);

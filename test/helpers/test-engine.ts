@@ -22,12 +22,11 @@ export interface JobContainer {
 /**
  * Container storage of its own for one test file, and an engine connection to it.
  *
- * Every local Flare numbers its jobs from 1 and names containers and volumes after the job id,
- * so two Flares on one engine and one storage (another developer's `npm start`, a second test
- * run) would remove each other's containers. Pointing CONTAINERS_STORAGE_CONF at a private
- * storage keeps each test file's jobs apart: the Podman service that Flare starts for itself
- * inherits the variable. When DOCKER_HOST or a system socket answers, Flare and this helper
- * both use that shared engine instead, and that protection is lost.
+ * Each Flare prefixes its containers and volumes with its own instance id, so services never
+ * touch each other's jobs; private storage (CONTAINERS_STORAGE_CONF, inherited by the Podman
+ * service Flare starts) also keeps the images and leftovers of one test file from another's,
+ * and lets the clean-up remove everything in it. When DOCKER_HOST or a system socket
+ * answers, Flare and this helper both use that shared engine instead.
  */
 export class TestEngine {
   readonly client: DockerClient;

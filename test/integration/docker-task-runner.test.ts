@@ -155,7 +155,12 @@ describe('DockerTaskRunner against a real engine', () => {
   it('follows a task that stays quiet for longer than the client deadline', async () => {
     // Prepare
     const impatient = new DockerClient({ ...engine, requestTimeoutMs: 1_000 });
-    const quietRunner = new DockerTaskRunner({ client: impatient, logger });
+    // The engine is named up front: under load its /version can take longer than 1 s too.
+    const quietRunner = new DockerTaskRunner({
+      client: impatient,
+      logger,
+      engineName: engine.engineName,
+    });
     const output = memoryOutput();
     const task = launch({ command: ['sh', '-c', 'sleep 3; echo late'] });
 

@@ -17,7 +17,8 @@ interface RejectionCase {
   readonly fragment: string;
 }
 
-const TESTPI_URL = new URL('../../../shared/fixtures/testpi.json', import.meta.url);
+// The public service's example job (its "Using the API" page, §7.1).
+const TESTPI_URL = new URL('../fixtures/testpi.json', import.meta.url);
 
 const withLabels = (labels: unknown) => buildJobSpecInput({ labels });
 
