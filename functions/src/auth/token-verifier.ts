@@ -1,4 +1,16 @@
 import { JwtRsaVerifier } from 'aws-jwt-verify';
+import {
+  FetchError,
+  JwtExpiredError,
+  JwtInvalidAudienceError,
+  JwtInvalidIssuerError,
+  JwtInvalidSignatureAlgorithmError,
+  JwtInvalidSignatureError,
+  JwtNotBeforeError,
+  JwtParseError,
+  JwtWithoutValidKidError,
+  KidNotFoundInJwksError,
+} from 'aws-jwt-verify/error';
 import type { Jwks } from 'aws-jwt-verify/jwk';
 import type { JwtPayload } from 'aws-jwt-verify/jwt-model';
 import { AuthenticationError } from '../../../core/src/errors';
@@ -74,22 +86,20 @@ function identityFrom(payload: JwtPayload, config: TokenVerifierConfig): Identit
   return { username, groups };
 }
 
-/** A short reason a client can act on; never the token itself. */
+/** A short reason a client can act on, told apart by the library's error classes. */
+const REASONS: readonly [new (...args: never[]) => Error, string][] = [
+  [JwtExpiredError, 'the token has expired'],
+  [JwtNotBeforeError, 'the token is not valid yet'],
+  [JwtInvalidIssuerError, 'the token is from another issuer'],
+  [JwtInvalidAudienceError, 'the token is for another audience'],
+  [JwtInvalidSignatureAlgorithmError, 'the token is not signed with RS256'],
+  [JwtInvalidSignatureError, 'the token signature is not valid'],
+  [KidNotFoundInJwksError, 'the token was signed by an unknown key'],
+  [JwtWithoutValidKidError, 'the token names no signing key'],
+  [JwtParseError, 'the token is not a JWT'],
+  [FetchError, "the issuer's keys could not be fetched"],
+];
+
 function describe(error: unknown): string {
-  const name = error instanceof Error ? error.name : '';
-  switch (name) {
-    case 'JwtExpiredError':
-      return 'the token has expired';
-    case 'JwtInvalidIssuerError':
-      return 'the token is from another issuer';
-    case 'JwtInvalidAudienceError':
-      return 'the token is for another audience';
-    case 'JwtInvalidSignatureError':
-    case 'KidNotFoundInJwksError':
-      return 'the token signature is not valid';
-    case 'JwtParseError':
-      return 'the token is not a JWT';
-    default:
-      return 'the token could not be verified';
-  }
+  return REASONS.find(([kind]) => error instanceof kind)?.[1] ?? 'the token could not be verified';
 }
