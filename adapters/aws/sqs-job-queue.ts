@@ -7,12 +7,14 @@ import {
 } from '@aws-sdk/client-sqs';
 import { ValidationError } from '../../core/src/errors';
 import { createLogger, type Logger } from '../../core/src/logger';
-import type { JobQueue, QueuedJob } from '../../core/src/ports';
+import type { JobQueue, QueuedJob, SendOptions } from '../../core/src/ports';
 
 /** SQS refuses more per receive. */
 const MAX_MESSAGES_PER_RECEIVE = 10;
 /** SQS refuses a longer long poll. */
 const MAX_WAIT_TIME_SECONDS = 20;
+/** SQS refuses a longer delay. */
+const MAX_DELAY_SECONDS = 900;
 
 /** The JobQueue on one SQS queue. Message bodies are `{"jobId": <id>}` and nothing more. */
 export class SqsJobQueue implements JobQueue {
@@ -26,12 +28,18 @@ export class SqsJobQueue implements JobQueue {
     this.#logger = logger;
   }
 
-  async send(jobId: number, signal?: AbortSignal): Promise<void> {
+  /** Sends a reference to the job; a delay is cut to what SQS allows (0 to 900 seconds). */
+  async send(jobId: number, options: SendOptions = {}): Promise<void> {
     if (!isJobId(jobId))
       throw new ValidationError(`A job id must be a positive integer, not ${jobId}`);
+    const delaySeconds = clamp(options.delaySeconds ?? 0, 0, MAX_DELAY_SECONDS);
     await this.#client.send(
-      new SendMessageCommand({ QueueUrl: this.#queueUrl, MessageBody: JSON.stringify({ jobId }) }),
-      sendOptions(signal),
+      new SendMessageCommand({
+        QueueUrl: this.#queueUrl,
+        MessageBody: JSON.stringify({ jobId }),
+        ...(delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}),
+      }),
+      sendOptions(options.signal),
     );
   }
 

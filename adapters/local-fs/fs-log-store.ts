@@ -2,6 +2,7 @@ import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FlareError, ValidationError } from '../../core/src/errors';
 import type { JobRecord } from '../../core/src/job-types';
+import { checkLogRange } from '../../core/src/log-range';
 import type { LogReader, LogSink, LogStream, LogWriter } from '../../core/src/ports';
 
 /**
@@ -15,10 +16,13 @@ export class FsLogStore implements LogReader, LogWriter {
     this.#rootDir = rootDir;
   }
 
-  async read(job: JobRecord, stream: LogStream, offsetBytes: number): Promise<Buffer | undefined> {
-    if (!Number.isSafeInteger(offsetBytes) || offsetBytes < 0) {
-      throw new ValidationError(`The offset must be a whole number of bytes, not ${offsetBytes}`);
-    }
+  async read(
+    job: JobRecord,
+    stream: LogStream,
+    offsetBytes: number,
+    maxBytes: number,
+  ): Promise<Buffer | undefined> {
+    checkLogRange(offsetBytes, maxBytes);
 
     let handle: FileHandle;
     try {
@@ -30,11 +34,9 @@ export class FsLogStore implements LogReader, LogWriter {
 
     try {
       // The size is taken once: bytes a running job appends meanwhile wait for the next read.
-      // The whole rest of the stream is held in memory, as the port returns one Buffer; a
-      // length cap or a stream in LogReader would bound that for very large logs.
       const { size } = await handle.stat();
       if (offsetBytes >= size) return Buffer.alloc(0);
-      const buffer = Buffer.alloc(size - offsetBytes);
+      const buffer = Buffer.alloc(Math.min(size - offsetBytes, maxBytes));
       let filled = 0;
       while (filled < buffer.length) {
         const { bytesRead } = await handle.read(

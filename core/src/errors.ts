@@ -46,6 +46,12 @@ export class ImagePullError extends FlareError {}
 /** The container engine failed in a way that is not the job's fault. */
 export class TaskRunnerError extends FlareError {}
 
+/**
+ * The engine has no room for the task now (throttled, or out of capacity) even after its own
+ * retries: the job waits in the queue and is tried again later.
+ */
+export class CapacityError extends TaskRunnerError {}
+
 /** The service cannot start: the message says what is wrong and how to fix it. */
 export class StartupError extends FlareError {}
 

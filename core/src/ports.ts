@@ -50,9 +50,15 @@ export interface QueuedJob {
   readonly receipt: string;
 }
 
+export interface SendOptions {
+  /** How long the message stays hidden before a worker can receive it. Default 0. */
+  readonly delaySeconds?: number;
+  readonly signal?: AbortSignal;
+}
+
 /** Carries references to pending jobs to workers; the store stays the source of truth. */
 export interface JobQueue {
-  send(jobId: number, signal?: AbortSignal): Promise<void>;
+  send(jobId: number, options?: SendOptions): Promise<void>;
   receive(options: {
     readonly maxMessages: number;
     readonly waitTimeSeconds: number;
@@ -66,8 +72,16 @@ export type LogStream = 'stdout' | 'stderr';
 
 /** Reads a job's output for the stdout and stderr endpoints. */
 export interface LogReader {
-  /** The stream from `offsetBytes` to its current end; undefined if nothing was written. */
-  read(job: JobRecord, stream: LogStream, offsetBytes: number): Promise<Buffer | undefined>;
+  /**
+   * At most `maxBytes` of the stream from `offsetBytes` on (fewer only at its current end);
+   * undefined if nothing was written. Callers read on from the offset plus what they got.
+   */
+  read(
+    job: JobRecord,
+    stream: LogStream,
+    offsetBytes: number,
+    maxBytes: number,
+  ): Promise<Buffer | undefined>;
 }
 
 export interface LogSink {
@@ -119,6 +133,11 @@ export interface TaskOutcome {
   readonly cpuTimeSeconds?: number;
   readonly maxRssKB?: number;
   readonly oomKilled: boolean;
+  /**
+   * How long the image pull took, for engines that pull as part of starting the task (Fargate)
+   * rather than in `prepareImage`. Recorded as the task's `imagePullTime` when present.
+   */
+  readonly imagePullSeconds?: number;
 }
 
 export interface TaskOutput {
@@ -143,11 +162,15 @@ export interface TaskRunner {
     credential: ImagePullCredential | undefined,
     signal?: AbortSignal,
   ): Promise<ImageReady>;
-  /** Creates and starts the task's container; returns its handle. */
+  /**
+   * Creates and starts the task's container; returns its handle. Throws CapacityError when the
+   * engine has no room for it now, after the engine's own bounded retries.
+   */
   start(launch: TaskLaunch, signal?: AbortSignal): Promise<string>;
   /**
    * Copies the container's output, from its start, into `output` until it exits, and
    * returns how it ended. Aborting `signal` stops waiting but leaves the container alone.
+   * Throws ImagePullError when the engine pulls the image only now and that pull failed.
    */
   wait(handle: string, output: TaskOutput, signal?: AbortSignal): Promise<TaskOutcome>;
   /** Stops the container: SIGTERM, then SIGKILL after `graceSeconds`. */

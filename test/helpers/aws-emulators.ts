@@ -17,27 +17,53 @@ import {
   startSqsEmulator,
 } from '../../local/src/embedded-aws';
 
-/** In-memory DynamoDB and SQS emulators on 127.0.0.1, with clients aimed at them. */
+/**
+ * DynamoDB and SQS for one test file, with clients aimed at them: in-memory emulators on
+ * 127.0.0.1, or the services at `AWS_ENDPOINT_URL` (LocalStack) when that is set.
+ */
 export interface AwsEmulators {
+  readonly dynamoDbEndpoint: string;
+  readonly sqsEndpoint: string;
   readonly dynamoDb: DynamoDBClient;
   readonly documentClient: DynamoDBDocumentClient;
   readonly sqs: SQSClient;
-  /** Stops the clients and both emulators. */
+  /** Stops the clients and the emulators this file started. */
   close(): Promise<void>;
+}
+
+/**
+ * The endpoint of an AWS emulator run outside the tests, such as LocalStack, from
+ * `AWS_ENDPOINT_URL`; undefined when the tests start their own.
+ */
+export function externalAwsEndpoint(): string | undefined {
+  const endpoint = process.env.AWS_ENDPOINT_URL?.trim();
+  return endpoint === undefined || endpoint === '' ? undefined : endpoint;
 }
 
 /** Options for clients aimed at an emulator at `endpoint`. */
 export function emulatorClientOptions(endpoint: string): AwsClientOptions {
-  return { region: EMULATOR_REGION, endpoint, credentials: EMULATOR_CREDENTIALS };
+  const region = externalAwsEndpoint() === undefined ? undefined : process.env.AWS_REGION;
+  return { region: region || EMULATOR_REGION, endpoint, credentials: EMULATOR_CREDENTIALS };
 }
 
-/** Starts both emulators for one test file; call `close` in its `after` hook. */
+/**
+ * Starts both emulators for one test file, or aims at `AWS_ENDPOINT_URL` when it is set; call
+ * `close` in the file's `after` hook.
+ */
 export async function startAwsEmulators(): Promise<AwsEmulators> {
-  const emulators: Emulator[] = [await startDynamoDbEmulator(), await startSqsEmulator()];
-  const [dynamoDbEmulator, sqsEmulator] = emulators as [Emulator, Emulator];
-  const dynamoDb = createDynamoDbClient(emulatorClientOptions(dynamoDbEmulator.endpoint));
-  const sqs = createSqsClient(emulatorClientOptions(sqsEmulator.endpoint));
+  const external = externalAwsEndpoint();
+  const emulators: Emulator[] =
+    external === undefined ? [await startDynamoDbEmulator(), await startSqsEmulator()] : [];
+  const [dynamoDbEndpoint, sqsEndpoint] =
+    external === undefined ? emulators.map((emulator) => emulator.endpoint) : [external, external];
+  if (dynamoDbEndpoint === undefined || sqsEndpoint === undefined) {
+    throw new Error('the AWS emulators did not start');
+  }
+  const dynamoDb = createDynamoDbClient(emulatorClientOptions(dynamoDbEndpoint));
+  const sqs = createSqsClient(emulatorClientOptions(sqsEndpoint));
   return {
+    dynamoDbEndpoint,
+    sqsEndpoint,
     dynamoDb,
     documentClient: createDocumentClient(dynamoDb),
     sqs,

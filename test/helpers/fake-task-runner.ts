@@ -30,6 +30,10 @@ export interface RunScript {
   readonly stoppedExitCode?: number;
   /** `wait` rejects with this error, as when the engine loses the container. */
   readonly waitError?: Error;
+  /** `start` rejects with this error and starts nothing, as when the engine has no room. */
+  readonly startError?: Error;
+  /** The pull time the outcome reports, as an engine that pulls at the start does. */
+  readonly imagePullSeconds?: number;
 }
 
 /** How the fake treats one image: its pull, and the containers started from it. */
@@ -151,6 +155,10 @@ export class FakeTaskRunner implements TaskRunner {
     this.#startsByImage.set(launch.image, count + 1);
     const { runs, pull: _pull, pullMs: _pullMs, ...base } = this.#scripts.get(launch.image) ?? {};
     const script = { ...base, ...(runs?.[Math.min(count, runs.length - 1)] ?? {}) };
+    if (script.startError !== undefined) {
+      this.#notify();
+      throw script.startError;
+    }
     const { jobId, taskIndex, taskAttempt } = launch;
     const handle = `fake-${jobId}-${taskIndex}-${taskAttempt}-${this.#nextHandle++}`;
     this.#containers.set(handle, createContainer(handle, launch, script));
@@ -256,6 +264,7 @@ function outcomeOf(script: RunScript, exitCode: number): TaskOutcome {
     oomKilled: script.oomKilled ?? false,
     ...(script.cpuTimeSeconds === undefined ? {} : { cpuTimeSeconds: script.cpuTimeSeconds }),
     ...(script.maxRssKB === undefined ? {} : { maxRssKB: script.maxRssKB }),
+    ...(script.imagePullSeconds === undefined ? {} : { imagePullSeconds: script.imagePullSeconds }),
   };
 }
 

@@ -1,14 +1,23 @@
-import type { JobQueue, QueuedJob } from '../../core/src/ports';
+import type { JobQueue, QueuedJob, SendOptions } from '../../core/src/ports';
+
+export interface DelayedSend {
+  readonly jobId: number;
+  readonly delaySeconds: number;
+}
 
 /**
  * A JobQueue in memory. A received message stays in flight until it is acknowledged, and
  * `redeliver` plays the part of an expired visibility timeout. `receive` long-polls: with
- * nothing to deliver it waits up to `waitTimeSeconds` for a send.
+ * nothing to deliver it waits up to `waitTimeSeconds` for a send. A delayed send stays hidden
+ * until `releaseDelayed`, so tests decide when its delay is over.
  */
 export class InMemoryJobQueue implements JobQueue {
   /** Every job id sent, in order, including sends that later failed to be delivered. */
   readonly sent: number[] = [];
   readonly acked: string[] = [];
+  /** Every send that asked for a delay, in order. */
+  readonly delayedSends: DelayedSend[] = [];
+  readonly #delayed: QueuedJob[] = [];
   readonly #visible: QueuedJob[] = [];
   readonly #inFlight = new Map<string, QueuedJob>();
   readonly #issued = new Set<string>();
@@ -31,8 +40,8 @@ export class InMemoryJobQueue implements JobQueue {
     return this.#inFlight.size;
   }
 
-  async send(jobId: number, signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted();
+  async send(jobId: number, options: SendOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
     const failure = this.#sendFailure;
     if (failure !== undefined) {
       this.#sendFailure = undefined;
@@ -41,7 +50,19 @@ export class InMemoryJobQueue implements JobQueue {
     this.sent.push(jobId);
     const receipt = `receipt-${this.#nextReceipt++}`;
     this.#issued.add(receipt);
+    const delaySeconds = options.delaySeconds ?? 0;
+    if (delaySeconds > 0) {
+      this.delayedSends.push({ jobId, delaySeconds });
+      this.#delayed.push({ jobId, receipt });
+      return;
+    }
     this.#visible.push({ jobId, receipt });
+    for (const wake of this.#wakers) wake();
+  }
+
+  /** Makes every delayed message visible, as when its delay has passed. */
+  releaseDelayed(): void {
+    this.#visible.push(...this.#delayed.splice(0));
     for (const wake of this.#wakers) wake();
   }
 

@@ -1,5 +1,6 @@
-import { FlareError, ValidationError } from '../../core/src/errors';
+import { FlareError } from '../../core/src/errors';
 import type { JobRecord } from '../../core/src/job-types';
+import { checkLogRange } from '../../core/src/log-range';
 import type { LogReader, LogSink, LogStream, LogWriter } from '../../core/src/ports';
 
 /** One call of `open`, kept so that tests can see where a resumed task cut its stream back. */
@@ -28,12 +29,17 @@ export class InMemoryLogStore implements LogReader, LogWriter {
     return this.#streams.get(keyOf(jobId, stream))?.toString('utf8');
   }
 
-  async read(job: JobRecord, stream: LogStream, offsetBytes: number): Promise<Buffer | undefined> {
-    if (!Number.isSafeInteger(offsetBytes) || offsetBytes < 0) {
-      throw new ValidationError(`The offset must be a whole number of bytes, not ${offsetBytes}`);
-    }
+  async read(
+    job: JobRecord,
+    stream: LogStream,
+    offsetBytes: number,
+    maxBytes: number,
+  ): Promise<Buffer | undefined> {
+    checkLogRange(offsetBytes, maxBytes);
     const content = this.#streams.get(keyOf(job.id, stream));
-    return content === undefined ? undefined : Buffer.from(content.subarray(offsetBytes));
+    return content === undefined
+      ? undefined
+      : Buffer.from(content.subarray(offsetBytes, offsetBytes + maxBytes));
   }
 
   async size(jobId: number, stream: LogStream): Promise<number> {

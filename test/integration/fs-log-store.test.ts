@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FsLogStore } from '../../adapters/local-fs/fs-log-store';
+import { ValidationError } from '../../core/src/errors';
 import type { JobRecord } from '../../core/src/job-types';
+
+/** A bound no test's stream reaches, for the reads that are not about the bound. */
+const ANY_LENGTH = 1024 * 1024;
 
 function jobWithId(id: number): JobRecord {
   return {
@@ -38,7 +42,7 @@ describe('FsLogStore', () => {
     const jobId = nextJobId++;
 
     // Act
-    const content = await store.read(jobWithId(jobId), 'stdout', 0);
+    const content = await store.read(jobWithId(jobId), 'stdout', 0, ANY_LENGTH);
     const size = await store.size(jobId, 'stdout');
 
     // Assess
@@ -70,9 +74,9 @@ describe('FsLogStore', () => {
     await sink.write(Buffer.from('first line\n'));
 
     // Act
-    const early = await store.read(jobWithId(jobId), 'stdout', 0);
+    const early = await store.read(jobWithId(jobId), 'stdout', 0, ANY_LENGTH);
     await sink.write(Buffer.from('second line\n'));
-    const later = await store.read(jobWithId(jobId), 'stdout', 0);
+    const later = await store.read(jobWithId(jobId), 'stdout', 0, ANY_LENGTH);
     await sink.close();
 
     // Assess
@@ -88,14 +92,40 @@ describe('FsLogStore', () => {
     await sink.close();
 
     // Act
-    const tail = await store.read(jobWithId(jobId), 'stderr', 4);
-    const atEnd = await store.read(jobWithId(jobId), 'stderr', 10);
-    const pastEnd = await store.read(jobWithId(jobId), 'stderr', 50);
+    const tail = await store.read(jobWithId(jobId), 'stderr', 4, ANY_LENGTH);
+    const atEnd = await store.read(jobWithId(jobId), 'stderr', 10, ANY_LENGTH);
+    const pastEnd = await store.read(jobWithId(jobId), 'stderr', 50, ANY_LENGTH);
 
     // Assess
     assert.equal(tail?.toString(), '456789');
     assert.deepEqual(atEnd, Buffer.alloc(0));
     assert.deepEqual(pastEnd, Buffer.alloc(0));
+  });
+
+  it('reads at most maxBytes, so a large stream is read in pages by offset', async () => {
+    // Prepare
+    const jobId = nextJobId++;
+    const sink = await store.open(jobId, 'stdout');
+    await sink.write(Buffer.from('0123456789'));
+    await sink.close();
+
+    // Act
+    const pages: string[] = [];
+    for (let offset = 0; offset < 10; offset += 4) {
+      pages.push(String(await store.read(jobWithId(jobId), 'stdout', offset, 4)));
+    }
+
+    // Assess
+    assert.deepEqual(pages, ['0123', '4567', '89']);
+  });
+
+  it('refuses a read of no bytes or a negative offset', async () => {
+    // Prepare
+    const job = jobWithId(nextJobId++);
+
+    // Act and assess
+    await assert.rejects(store.read(job, 'stdout', 0, 0), ValidationError);
+    await assert.rejects(store.read(job, 'stdout', -1, 10), ValidationError);
   });
 
   it('keeps chunks in the order write was called', async () => {
@@ -109,7 +139,7 @@ describe('FsLogStore', () => {
     await sink.close();
 
     // Assess
-    const content = await store.read(jobWithId(jobId), 'stdout', 0);
+    const content = await store.read(jobWithId(jobId), 'stdout', 0, ANY_LENGTH);
     assert.equal(content?.toString(), lines.join(''));
   });
 
@@ -130,7 +160,7 @@ describe('FsLogStore', () => {
 
     // Assess
     assert.equal(
-      (await store.read(jobWithId(jobId), 'stdout', 0))?.toString(),
+      (await store.read(jobWithId(jobId), 'stdout', 0, ANY_LENGTH))?.toString(),
       'task 0\ntask 1 again\n',
     );
     assert.equal(await store.size(jobId, 'stdout'), 'task 0\ntask 1 again\n'.length);
@@ -149,7 +179,10 @@ describe('FsLogStore', () => {
     await sink.close();
 
     // Assess
-    assert.equal((await store.read(jobWithId(jobId), 'stdout', 0))?.toString(), 'abcdef');
+    assert.equal(
+      (await store.read(jobWithId(jobId), 'stdout', 0, ANY_LENGTH))?.toString(),
+      'abcdef',
+    );
   });
 
   it('refuses writes after close', async () => {

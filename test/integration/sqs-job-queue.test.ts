@@ -54,6 +54,24 @@ describe('SqsJobQueue', () => {
     assert.deepEqual(received, []);
   });
 
+  it('holds a delayed message back until its delay has passed', async () => {
+    // Prepare
+    const { queue } = await freshQueue();
+    await queue.send(9, { delaySeconds: 1 });
+
+    // Act
+    const early = await queue.receive({ maxMessages: 1, waitTimeSeconds: 0 });
+    await delay(1_200);
+    const later = await queue.receive({ maxMessages: 1, waitTimeSeconds: 1 });
+
+    // Assess
+    assert.deepEqual(early, []);
+    assert.deepEqual(
+      later.map((message) => message.jobId),
+      [9],
+    );
+  });
+
   it('redelivers an unacknowledged message after its visibility timeout', async () => {
     // Prepare
     const { queue } = await freshQueue();

@@ -9,7 +9,7 @@ import {
   ValidationError,
 } from '../../core/src/errors';
 import type { Identity, JobRecord } from '../../core/src/job-types';
-import { JobService } from '../../core/src/jobs/job-service';
+import { JobService, LOG_READ_MAX_BYTES } from '../../core/src/jobs/job-service';
 import {
   buildFinishedJobRecord,
   buildJobRecord,
@@ -437,6 +437,32 @@ describe('JobService.readLog', () => {
 
     // Assess
     assert.deepEqual(results, ['hello world', 'world', '', '', 'nïcode']);
+  });
+
+  it('serves a log larger than one response in pages of 4 MiB by offset', async () => {
+    // Prepare
+    const { logs, service } = await setup([buildJobRecord(1, { status: 'completed' })]);
+    const content = Buffer.alloc(2 * LOG_READ_MAX_BYTES + 1000);
+    for (let index = 0; index < content.length; index += 1) content[index] = index % 251;
+    logs.seed(1, 'stdout', content);
+
+    // Act
+    const pages: Buffer[] = [];
+    let offsetBytes = 0;
+    for (;;) {
+      const page = await service.readLog(ALICE, 1, 'stdout', { offsetBytes, node: 0 });
+      if (page.length === 0) break;
+      pages.push(page);
+      offsetBytes += page.length;
+    }
+
+    // Assess
+    assert.equal(LOG_READ_MAX_BYTES, 4 * 1024 * 1024);
+    assert.deepEqual(
+      pages.map((page) => page.length),
+      [LOG_READ_MAX_BYTES, LOG_READ_MAX_BYTES, 1000],
+    );
+    assert.ok(Buffer.concat(pages).equals(content));
   });
 
   it('refuses any node but 0', async () => {

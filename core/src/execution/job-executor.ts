@@ -32,7 +32,14 @@ export interface JobExecutorOptions {
   readonly statusPollIntervalMs: number;
   /** Between SIGTERM and SIGKILL when a task is stopped. */
   readonly stopGraceSeconds: number;
+  /**
+   * How long a job that found no room on the engine stays hidden in the queue before it is
+   * tried again. Default 60.
+   */
+  readonly capacityWaitSeconds?: number;
 }
+
+const DEFAULT_CAPACITY_WAIT_SECONDS = 60;
 
 /**
  * Runs queued jobs: claims each with a conditional pending -> running write (so a message
@@ -71,7 +78,8 @@ export class JobExecutor {
     const claimed = await this.#claim(job);
     await queue.ack(message.receipt);
     if (claimed !== undefined) {
-      this.#track(claimed.job, claimed.plan, undefined, signal);
+      // A job that waited for capacity resumes at the task that found no room.
+      this.#track(claimed.job, claimed.plan, claimed.job.runState, signal);
     }
   }
 
@@ -112,10 +120,12 @@ export class JobExecutor {
       this.#deps.logger.warn('job does not fit', { jobId: job.id, reason: plan.reason });
       return this.#refuse(job, STATUS_REASONS.noMatchingResources);
     }
+    // Only a wait for capacity leaves a pending job with a run state: its tasks so far count.
+    const waited = job.runState !== undefined;
     const execution: JobExecution = {
       site: capacity.site,
       provisionedResources: plan.provisioned,
-      tasks: [],
+      tasks: waited ? [...(job.execution?.tasks ?? [])] : [],
       ...(job.attempt > 0 ? { retries: job.attempt } : {}),
     };
     try {
@@ -128,7 +138,7 @@ export class JobExecutor {
           attempt: job.attempt + 1,
           lease: this.#newLease(),
           execution,
-          clear: ['statusReason', 'runState'],
+          clear: waited ? ['statusReason'] : ['statusReason', 'runState'],
         },
       );
       this.#deps.logger.info('job claimed', { jobId: job.id, attempt: claimed.attempt });
@@ -244,6 +254,10 @@ export class JobExecutor {
       // Another worker (or this one, restarted) picks the job up where it stands.
       return;
     }
+    if (end.kind === 'capacity') {
+      await this.#waitForCapacity(job, end.execution);
+      return;
+    }
     const written =
       end.kind === 'deleted'
         ? await this.#keepOnDeleted(job, end.execution)
@@ -289,6 +303,34 @@ export class JobExecutor {
       // Deleted in the last moment, most likely: keep what the run learnt.
       return this.#keepOnDeleted(job, end.execution);
     }
+  }
+
+  /**
+   * Puts a job whose task found no room back in the queue, to be tried again after a delay.
+   * The claim's attempt is given back, as the job never ran; the run state the sequence saved
+   * stays, so the next claim resumes at that task.
+   */
+  async #waitForCapacity(job: JobRecord, execution: JobExecution): Promise<void> {
+    const delaySeconds = this.#options.capacityWaitSeconds ?? DEFAULT_CAPACITY_WAIT_SECONDS;
+    try {
+      await this.#deps.store.update(
+        job.id,
+        { status: 'running', workerId: this.#options.workerId },
+        {
+          status: 'pending',
+          statusReason: STATUS_REASONS.waitingForCapacity,
+          attempt: job.attempt - 1,
+          execution,
+          clear: ['lease'],
+        },
+      );
+    } catch (error) {
+      if (!(error instanceof StaleJobStateError)) throw error;
+      // Deleted meanwhile, most likely; nothing of the task ran, so there is nothing to keep.
+      return;
+    }
+    this.#deps.logger.info('job waits for capacity', { jobId: job.id, delaySeconds });
+    await this.#deps.queue.send(job.id, { delaySeconds });
   }
 
   /** Records the run's facts on a job the user deleted while it ran. */

@@ -1,4 +1,4 @@
-import type { JobRecord, ProvisionedResources, TaskSpec } from '../job-types';
+import type { JobRecord, ProvisionedResources, ResourcesSpec, TaskSpec } from '../job-types';
 import { JOB_DEFAULTS } from '../jobs/defaults';
 import type { RunnerCapacity, TaskLaunch } from '../ports';
 
@@ -20,7 +20,7 @@ export function planResources(job: JobRecord, capacity: RunnerCapacity): Resourc
   if (cpus === undefined) {
     return { fits: false, reason: `the engine has ${capacity.cpus} cores` };
   }
-  const memoryGB = resources.memory ?? (resources.memoryPerCpu ?? 1) * cpus;
+  const memoryGB = memoryGBFor(resources, cpus);
   const memoryMiB = Math.ceil(memoryGB * MIB_PER_GB);
   if (memoryMiB > capacity.memoryMiB) {
     return { fits: false, reason: `the engine has ${capacity.memoryMiB} MiB of memory` };
@@ -37,7 +37,16 @@ export function planResources(job: JobRecord, capacity: RunnerCapacity): Resourc
   };
 }
 
-function pickCpus(resources: JobRecord['spec']['resources'], available: number) {
+function memoryGBFor(resources: ResourcesSpec, cpus: number): number {
+  return resources.memory ?? (resources.memoryPerCpu ?? 1) * cpus;
+}
+
+/** The memory a job gets with `cpus` cores, in MiB (a job's GB are 1024 MiB). */
+export function memoryMiBFor(resources: ResourcesSpec, cpus: number): number {
+  return Math.ceil(memoryGBFor(resources, cpus) * MIB_PER_GB);
+}
+
+function pickCpus(resources: ResourcesSpec, available: number) {
   if (resources.cpusRange !== undefined) {
     const [min, max] = resources.cpusRange;
     return min <= available ? Math.min(max, available) : undefined;

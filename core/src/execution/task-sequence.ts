@@ -1,4 +1,4 @@
-import { ImagePullError, StaleJobStateError } from '../errors';
+import { CapacityError, ImagePullError, StaleJobStateError } from '../errors';
 import type { JobExecution, JobRecord, RunState, TaskExecution, TaskSpec } from '../job-types';
 import { STATUS_REASONS } from '../jobs/defaults';
 import type { Logger } from '../logger';
@@ -12,10 +12,15 @@ export type RunEnd =
   | { readonly kind: 'failed'; readonly reason: string; readonly execution: JobExecution }
   | { readonly kind: 'killed'; readonly reason: string; readonly execution: JobExecution }
   | { readonly kind: 'deleted'; readonly execution: JobExecution }
+  /** The engine had no room to start a task: the saved run state says where to resume. */
+  | { readonly kind: 'capacity'; readonly execution: JobExecution }
   | { readonly kind: 'lost' }
   | { readonly kind: 'shutdown' };
 
 type Stop = RunInterruption | 'shutdown';
+
+/** Ends of an attempt that are the engine's doing, not a stop someone asked for. */
+type Hitch = 'engine' | 'pull' | 'capacity';
 
 interface SequenceDeps {
   readonly store: JobStore;
@@ -38,7 +43,7 @@ export interface SequenceContext {
 
 type AttemptResult =
   | { readonly outcome: TaskOutcome; readonly stop?: 'walltime' | 'deleted' }
-  | { readonly stop: Stop | 'engine' };
+  | { readonly stop: Stop | Hitch };
 
 /** setTimeout cannot wait longer than this. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -55,7 +60,8 @@ export class TaskSequence {
   readonly #context: SequenceContext;
   readonly #execution: JobExecution;
   readonly #stopRequested: Promise<Stop>;
-  readonly #pullAbort = new AbortController();
+  /** Aborted once a stop is requested: cuts short a pull or a start that is under way. */
+  readonly #stopAbort = new AbortController();
   #onShutdown: () => void = () => {};
 
   constructor(deps: SequenceDeps, options: SequenceOptions, context: SequenceContext) {
@@ -70,7 +76,7 @@ export class TaskSequence {
       if (context.shutdown.aborted) this.#onShutdown();
       context.shutdown.addEventListener('abort', this.#onShutdown, { once: true });
     });
-    void this.#stopRequested.then(() => this.#pullAbort.abort());
+    void this.#stopRequested.then(() => this.#stopAbort.abort());
   }
 
   async run(resume?: RunState): Promise<RunEnd> {
@@ -104,6 +110,9 @@ export class TaskSequence {
         const state = await this.#attemptState(taskIndex, attempt, usedMs, resumeAttempt);
         const result = await this.#attempt(state, budgetMs - usedMs);
         if (!('outcome' in result)) {
+          if (result.stop === 'pull') {
+            this.#execution.tasks[taskIndex] = { imagePullStatus: 'failed' };
+          }
           return this.#endFor(result.stop);
         }
         const { outcome } = result;
@@ -132,7 +141,7 @@ export class TaskSequence {
       const ready = await this.#deps.runner.prepareImage(
         task.image,
         task.imagePullCredential,
-        this.#pullAbort.signal,
+        this.#stopAbort.signal,
       );
       return {
         imagePullStatus: ready.status,
@@ -140,7 +149,7 @@ export class TaskSequence {
         ...(ready.imageSha256 === undefined ? {} : { imageSha256: ready.imageSha256 }),
       };
     } catch (error) {
-      const stop = this.#pullAbort.signal.aborted ? await this.#stopRequested : undefined;
+      const stop = this.#stopAbort.signal.aborted ? await this.#stopRequested : undefined;
       if (stop !== undefined) {
         return this.#endFor(stop);
       }
@@ -158,13 +167,16 @@ export class TaskSequence {
     }
   }
 
-  /** Records where the attempt starts, and starts its container unless it already runs. */
+  /**
+   * Records where the attempt starts, and starts its container unless it already runs. The
+   * record stays without a handle when the engine has no room: the job resumes from it.
+   */
   async #attemptState(
     taskIndex: number,
     taskAttempt: number,
     walltimeUsedMs: number,
     resumed: RunState | undefined,
-  ): Promise<RunState | Stop> {
+  ): Promise<RunState | Stop | 'capacity'> {
     const { runner, logs } = this.#deps;
     const { job } = this.#context;
     if (resumed?.handle !== undefined) {
@@ -190,13 +202,26 @@ export class TaskSequence {
       this.#context.plan.provisioned,
       this.#context.plan.memoryMiB,
     );
-    const handle = await runner.start(launch);
+    let handle: string;
+    try {
+      handle = await runner.start(launch, this.#stopAbort.signal);
+    } catch (error) {
+      if (this.#stopAbort.signal.aborted) return this.#stopRequested;
+      if (!(error instanceof CapacityError)) throw error;
+      this.#deps.logger.warn('task start waits for capacity', {
+        jobId: job.id,
+        taskIndex,
+        attempt: taskAttempt,
+        error: error.message,
+      });
+      return 'capacity';
+    }
     this.#deps.logger.info('task started', { jobId: job.id, taskIndex, attempt: taskAttempt });
     const withHandle = { ...state, handle };
     return (await this.#save(withHandle)) ?? withHandle;
   }
 
-  async #attempt(state: RunState | Stop, remainingMs: number): Promise<AttemptResult> {
+  async #attempt(state: RunState | Stop | 'capacity', remainingMs: number): Promise<AttemptResult> {
     if (typeof state === 'string') {
       return { stop: state };
     }
@@ -232,6 +257,12 @@ export class TaskSequence {
       await waiting.catch(() => undefined);
       return { stop: first.stop };
     } catch (error) {
+      if (error instanceof ImagePullError) {
+        // An engine that pulls as it starts the task (Fargate) reports the failure here.
+        const fields = { jobId, taskIndex: state.taskIndex, error: error.message };
+        this.#deps.logger.warn('image pull failed', fields);
+        return { stop: 'pull' };
+      }
       this.#deps.logger.error('task wait failed', { jobId, taskIndex: state.taskIndex, error });
       return { stop: 'engine' };
     } finally {
@@ -270,6 +301,7 @@ export class TaskSequence {
       wallTimeUsage: outcome.wallTimeSeconds,
       retries: attempt,
     };
+    if (outcome.imagePullSeconds !== undefined) record.imagePullTime = outcome.imagePullSeconds;
     if (outcome.cpuTimeSeconds !== undefined) record.cpuTimeUsage = outcome.cpuTimeSeconds;
     if (outcome.maxRssKB !== undefined) {
       record.maxResidentSetSizeKB = outcome.maxRssKB;
@@ -281,12 +313,16 @@ export class TaskSequence {
     this.#execution.tasks[taskIndex] = record;
   }
 
-  #endFor(stop: Stop | 'walltime' | 'engine'): RunEnd {
+  #endFor(stop: Stop | Hitch | 'walltime'): RunEnd {
     switch (stop) {
       case 'walltime':
         return this.#killed(STATUS_REASONS.walltimeExceeded);
       case 'engine':
         return this.#failed(STATUS_REASONS.engineFailed);
+      case 'pull':
+        return this.#failed(STATUS_REASONS.imagePullFailed);
+      case 'capacity':
+        return { kind: 'capacity', execution: this.#execution };
       case 'deleted':
         return { kind: 'deleted', execution: this.#execution };
       case 'lost':

@@ -16,4 +16,5 @@ export const STATUS_REASONS = {
   maxTimeInQueue: 'Maximum time queued was exceeded',
   submissionFailed: 'Job submission failed',
   engineFailed: 'Unable to run the job on the container engine',
+  waitingForCapacity: 'Waiting for capacity',
 } as const;

@@ -5,6 +5,7 @@ import {
   ServiceUnavailableError,
   StaleJobStateError,
 } from '../errors';
+import { assertWithinLimits, type RunnerLimits } from '../execution/runner-limits';
 import { isTerminal } from '../job-states';
 import type { Identity, JobRecord } from '../job-types';
 import type { Logger } from '../logger';
@@ -21,10 +22,19 @@ export interface JobServiceDeps {
   readonly logs: LogReader;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** What the engine can never run; absent where that is not known up front (local mode). */
+  readonly limits?: RunnerLimits;
 }
 
 /** How often a delete retries when the job changed under it. */
 const DELETE_ATTEMPTS = 3;
+
+/**
+ * The most one log read returns, in every mode. A Lambda function's response can carry 6 MB,
+ * and the log goes out base64-encoded, which adds a third: 4 MiB becomes 5.6 MB, leaving room
+ * for the headers. Clients read on with `offset`, as the PROMINENCE CLI's `--tail` does.
+ */
+export const LOG_READ_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
  * The jobs API's behaviour, independent of how requests arrive (Lambda, local HTTP) and of
@@ -40,6 +50,9 @@ export class JobService {
   async submit(identity: Identity, description: unknown): Promise<number> {
     const { store, queue, clock, logger } = this.#deps;
     const spec = validateJobSpec(description);
+    if (this.#deps.limits !== undefined) {
+      assertWithinLimits(spec.resources, this.#deps.limits);
+    }
     const id = await store.allocateId();
     const job: JobRecord = {
       id,
@@ -118,7 +131,12 @@ export class JobService {
     if (options.node !== 0) {
       throw new JobNotFoundError(`${stream} does not exist for node ${options.node}`);
     }
-    const content = await this.#deps.logs.read(job, stream, options.offsetBytes);
+    const content = await this.#deps.logs.read(
+      job,
+      stream,
+      options.offsetBytes,
+      LOG_READ_MAX_BYTES,
+    );
     return content ?? Buffer.alloc(0);
   }
 
