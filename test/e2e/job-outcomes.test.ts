@@ -98,6 +98,7 @@ describe('how jobs end', () => {
     assert.equal(done.execution?.tasks?.[0]?.imagePullStatus, 'failed');
     assert.equal(done.execution?.tasks?.[0]?.exitCode, undefined);
     assert.ok(Number.isInteger(done.events.endTime));
+    assert.match(await api.output(id, 'stderr'), /^flare: Cannot pull .*missing/);
   });
 
   it('stops the container of a running job within 5 s of its delete', async (t) => {

@@ -70,7 +70,7 @@ const twoTasks = buildJobSpec({
 describe('JobExecutor: facts of engines that pull as they start', () => {
   it('fails the job with "Container image pull failed" when the wait reports the pull failed', async () => {
     // Prepare
-    const { store, runner, queueJob, runNext } = setup();
+    const { store, logs, runner, queueJob, runNext } = setup();
     runner.script('nosuch', { waitError: new ImagePullError('CannotPullContainerError: nope') });
     await queueJob(1, { spec: buildJobSpec({ tasks: [buildTaskInput({ image: 'nosuch' })] }) });
 
@@ -82,6 +82,7 @@ describe('JobExecutor: facts of engines that pull as they start', () => {
     assert.equal(job?.status, 'failed');
     assert.equal(job?.statusReason, 'Container image pull failed');
     assert.deepEqual(job?.execution?.tasks, [{ imagePullStatus: 'failed' }]);
+    assert.equal(logs.text(1, 'stderr'), 'flare: CannotPullContainerError: nope\n');
     assert.deepEqual(runner.releases, [1]);
   });
 

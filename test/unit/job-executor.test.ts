@@ -383,7 +383,7 @@ describe('JobExecutor: task outcomes', () => {
 
   it('fails a job whose image cannot be pulled with "Container image pull failed"', async () => {
     // Prepare
-    const { store, runner, queueJob, runNext } = setup();
+    const { store, logs, runner, queueJob, runNext } = setup();
     runner.script('no-such-image', { pull: new ImagePullError('manifest unknown') });
     await queueJob(1, { spec: specWithTasks(['no-such-image']) });
 
@@ -396,6 +396,7 @@ describe('JobExecutor: task outcomes', () => {
     assert.equal(job?.statusReason, 'Container image pull failed');
     assert.equal(job?.endTime, NOW_SECONDS);
     assert.deepEqual(job?.execution?.tasks, [{ imagePullStatus: 'failed' }]);
+    assert.equal(logs.text(1, 'stderr'), 'flare: manifest unknown\n');
     assert.deepEqual(runner.starts, []);
     assert.deepEqual(runner.releases, [1]);
   });

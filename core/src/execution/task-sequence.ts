@@ -163,6 +163,9 @@ export class TaskSequence {
         error: error.message,
       });
       this.#execution.tasks.push({ imagePullStatus: 'failed' });
+      const stderr = await this.#deps.logs.open(this.#context.job.id, 'stderr');
+      await stderr.write(pullFailureLine(error));
+      await stderr.close();
       return this.#failed(STATUS_REASONS.imagePullFailed);
     }
   }
@@ -261,6 +264,7 @@ export class TaskSequence {
         // An engine that pulls as it starts the task (Fargate) reports the failure here.
         const fields = { jobId, taskIndex: state.taskIndex, error: error.message };
         this.#deps.logger.warn('image pull failed', fields);
+        await output.stderr.write(pullFailureLine(error));
         return { stop: 'pull' };
       }
       this.#deps.logger.error('task wait failed', { jobId, taskIndex: state.taskIndex, error });
@@ -339,4 +343,12 @@ export class TaskSequence {
   #killed(reason: string): RunEnd {
     return { kind: 'killed', reason, execution: this.#execution };
   }
+}
+
+/**
+ * The status reason is fixed ("Container image pull failed": clients match on it), so the
+ * engine's own words go to the job's stderr, where `prominence stderr` shows them.
+ */
+function pullFailureLine(error: ImagePullError): Buffer {
+  return Buffer.from(`flare: ${error.message}\n`);
 }
