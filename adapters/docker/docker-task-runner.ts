@@ -207,8 +207,11 @@ export class DockerTaskRunner implements TaskRunner {
         this.logger.warn('task log stream and container ended apart', { handle });
         finished.abort();
         await followed.catch(() => undefined);
-        await this.copyLogs(handle, output, written, false, signal);
       }
+      // Podman's follow can also end cleanly but short, with megabytes written just before
+      // the exit missing. A last plain read, which skips what was already copied, completes
+      // the output whatever the follow did.
+      await this.copyLogs(handle, output, written, false, signal);
       return toOutcome(state, usage);
     } catch (error) {
       throw signal?.aborted ? signal.reason : error;

@@ -198,6 +198,21 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   }
 }
 
+/**
+ * Fails, as a second start would, while another live Flare holds `dataDir`. Called before the
+ * engine is touched: a second Flare must refuse before it adopts anything of the first's.
+ */
+export async function assertDataDirFree(dataDir: string): Promise<void> {
+  const lockPath = join(dataDir, 'embedded-aws.pid');
+  const holder = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
+  if (holder !== process.pid && isRunning(holder)) {
+    throw new StartupError(
+      `${dataDir} is in use by another Flare (process ${holder}); stop it or choose ` +
+        'another data directory',
+    );
+  }
+}
+
 function isRunning(pid: number): boolean {
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   if (pid === process.pid) return true;

@@ -29,12 +29,27 @@ export function createHttpServer(options: HttpServerOptions): Server {
     route,
     pattern: compile(options.basePath + route.definition.path),
   }));
-  return createServer((request, response) => {
+  const server = createServer((request, response) => {
     void serve(request, response).catch((error: unknown) => {
       options.logger.error('local http adapter failed', { error });
-      send(response, { statusCode: 500, body: JSON.stringify({ error: 'Internal server error' }) });
+      send(response, json(500, { error: 'Internal server error' }));
     });
   });
+  // Requests Node refuses before any handler runs (headers too large, broken framing) still
+  // get a JSON error, as every other refusal does.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return;
+    const [status, text] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large']
+        : [400, 'Bad Request'];
+    const body = JSON.stringify({ error: `${text}: the request could not be read` });
+    socket.end(
+      `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
+  return server;
 
   async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
@@ -111,7 +126,7 @@ function toEvent(
   }
   const decoded: Record<string, string> = {};
   for (const [name, value] of Object.entries(pathParameters)) {
-    decoded[name] = decodeURIComponent(value);
+    decoded[name] = decodeParam(value);
   }
   const now = Date.now();
   return {
@@ -143,6 +158,18 @@ function toEvent(
       timeEpoch: now,
     },
   };
+}
+
+/**
+ * API Gateway passes a malformed %-escape through as it came; decoding it here would throw,
+ * so it goes on undecoded and the handler refuses it as it would any other bad value.
+ */
+function decodeParam(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }
 
 function lambdaContext(functionName: string): Context {

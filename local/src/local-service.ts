@@ -23,7 +23,7 @@ import { createTokenVerifier } from '../../functions/src/auth/token-verifier';
 import { ROUTES } from '../../functions/src/routes';
 import { JobWorker } from '../../worker/src/job-worker';
 import { connectContainerEngine } from './container-engine';
-import { type EmbeddedAws, startEmbeddedAws } from './embedded-aws';
+import { assertDataDirFree, type EmbeddedAws, startEmbeddedAws } from './embedded-aws';
 import { createHttpServer } from './http-server';
 import type { LocalConfig } from './local-config';
 import { ensureLocalIssuer } from './local-issuer';
@@ -50,6 +50,7 @@ export async function startLocalService(
   await ensureWritable(config.dataDir);
   // Found out now rather than after the engine and the emulators have started.
   await ensurePortFree(config);
+  await assertDataDirFree(config.dataDir);
   // Filled in as parts start; stopped in the reverse order: the server, so that no request
   // arrives half-way, then the worker, then the emulators it polls, then the engine.
   const parts: {

@@ -32,14 +32,19 @@ async function main(): Promise<void> {
     return;
   }
   const hours = Number(values.hours);
-  if (!Number.isFinite(hours) || hours <= 0 || hours > 24 * 366) {
-    throw new Error(`--hours must be a number of hours from 0 to 8784 (got ${values.hours})`);
+  // At least a minute: a token that expires as it is printed is of no use.
+  if (!Number.isFinite(hours) || hours < 1 / 60 || hours > 24 * 366) {
+    throw new Error(`--hours must be a number of hours from 0.02 to 8784 (got ${values.hours})`);
+  }
+  const username = values.user ?? process.env.FLARE_LOCAL_USER ?? userInfo().username;
+  if (username.trim() === '') {
+    throw new Error('--user must name a user');
   }
   const config = readLocalConfig(process.env);
   const issuer = await ensureLocalIssuer(config.dataDir);
   const lifetimeSeconds = Math.round(hours * 3600);
   const token = signLocalToken(issuer, {
-    username: values.user ?? process.env.FLARE_LOCAL_USER ?? userInfo().username,
+    username,
     groups: (values.groups ?? '').split(',').filter((group) => group !== ''),
     lifetimeSeconds,
     usernameClaim: config.usernameClaim,

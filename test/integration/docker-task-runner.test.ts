@@ -119,6 +119,21 @@ describe('DockerTaskRunner against a real engine', () => {
     assert.ok(outcome.wallTimeSeconds >= 0 && outcome.wallTimeSeconds < 10);
   });
 
+  it('keeps every byte of a large output written just before the exit', async () => {
+    // Prepare: Podman's log follow has been seen to end short of output like this.
+    const output = memoryOutput();
+    const bytes = 20_000_000;
+    const command = ['sh', '-c', `head -c ${bytes} /dev/zero | tr '\\0' x; echo end >&2`];
+
+    // Act
+    const outcome = await runner.wait(await runner.start(launch({ command })), output);
+
+    // Assess
+    assert.equal(outcome.exitCode, 0);
+    assert.equal(output.stdout.text().length, bytes);
+    assert.equal(output.stderr.text(), 'end\n');
+  });
+
   it('applies the environment and working directory', async () => {
     // Prepare
     const output = memoryOutput();

@@ -119,6 +119,26 @@ describe('local HTTP adapter', () => {
     assert.match(((await chunked.json()) as { error: string }).error, /exceeds/);
   });
 
+  it('passes a malformed %-escape on undecoded rather than failing', async () => {
+    // Act
+    const response = await fetch(`${base}/api/v1/jobs/%ZZ/stdout`);
+
+    // Assess
+    assert.equal(response.status, 200);
+    assert.deepEqual(seen.at(-1)?.pathParameters, { id: '%ZZ' });
+  });
+
+  it('answers headers too large to read with a JSON 431', async () => {
+    // Act
+    const response = await fetch(`${base}/api/v1/jobs`, {
+      headers: { authorization: `Bearer ${'x'.repeat(64 * 1024)}` },
+    });
+
+    // Assess
+    assert.equal(response.status, 431);
+    assert.match(((await response.json()) as { error: string }).error, /could not be read/);
+  });
+
   it('serves the JWKS document outside the base path', async () => {
     // Act
     const response = await fetch(`${base}/.well-known/jwks.json`);

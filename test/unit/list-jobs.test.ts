@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { JobRecord } from '../../core/src/job-types';
+import type { JobStore } from '../../core/src/ports';
 import { listJobs } from '../../core/src/jobs/list-jobs';
 import { parseJobListQuery, type QueryParams } from '../../core/src/jobs/list-query';
 import {
@@ -316,5 +317,27 @@ describe('listJobs', () => {
         execution: { runtimeVersion: {} },
       },
     ]);
+  });
+});
+
+describe('listJobs while jobs change', () => {
+  it('lists a job that finished between the two reads of `all` once, as finished', async () => {
+    // Prepare: the active read still sees job 7 running, the finished read sees it done.
+    const running = buildJobRecord(7, { status: 'running', startTime: 1_700_000_010 });
+    const finished = buildFinishedJobRecord(7, 1_700_000_100);
+    const store = {
+      pageByOwner: async (_owner: string, partition: 'active' | 'finished') => ({
+        jobs: partition === 'active' ? [running] : [finished],
+      }),
+    } as unknown as JobStore;
+
+    // Act
+    const jobs = await listJobs(store, TEST_OWNER, parseJobListQuery({ all: '' }));
+
+    // Assess
+    assert.deepEqual(
+      jobs.map((job) => [job.id, job.status]),
+      [[7, 'completed']],
+    );
   });
 });

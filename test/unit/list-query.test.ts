@@ -56,6 +56,16 @@ const PARSED: readonly ParseCase[] = [
     query: ACTIVE,
   },
   { title: 'num without completed as active jobs only', params: { num: '3' }, query: ACTIVE },
+  {
+    title: 'a num without completed, even a bad one, as ignored',
+    params: { num: 'abc' },
+    query: ACTIVE,
+  },
+  {
+    title: 'a repeated completed=true as finished jobs',
+    params: { completed: 'true,true' },
+    query: { ...ACTIVE, scope: 'finished', finishedLimit: 1 },
+  },
   { title: 'all as every job without a limit', params: { all: '' }, query: ALL },
   {
     title: 'all with completed and num as every job without a limit',
@@ -159,11 +169,19 @@ const PARSED: readonly ParseCase[] = [
 ];
 
 const REJECTED: readonly RejectCase[] = [
-  { title: 'a num that is not a number', params: { num: 'abc' }, fragment: 'Invalid num abc' },
+  {
+    title: 'a num that is not a number',
+    params: { completed: 'true', num: 'abc' },
+    fragment: 'Invalid num abc',
+  },
   { title: 'num=0', params: { completed: 'true', num: '0' }, fragment: 'Invalid num 0' },
   { title: 'num=-2', params: { completed: 'true', num: '-2' }, fragment: 'Invalid num -2' },
-  { title: 'a fractional num', params: { num: '1.5' }, fragment: 'Invalid num 1.5' },
-  { title: 'an empty num', params: { num: '' }, fragment: 'Invalid num' },
+  {
+    title: 'a fractional num',
+    params: { completed: 'false', num: '1.5' },
+    fragment: 'Invalid num 1.5',
+  },
+  { title: 'an empty num', params: { completed: 'true', num: '' }, fragment: 'Invalid num' },
   {
     title: 'status=completed',
     params: { status: 'completed' },

@@ -32,6 +32,24 @@ describe('validateJobSpec: accepted task fields', () => {
     });
   }
 
+  for (const image of ['UPPER/Case', 'a b c', 'Busybox', 'x'.repeat(600), 'tool:', 'a//b']) {
+    it(`refuses the image name ${image.slice(0, 20)} as not a valid name`, () => {
+      assertJobSpecRejected(withTask({ image }), ValidationError, 'is not a valid image name');
+    });
+  }
+
+  for (const image of [
+    'busybox',
+    'ubuntu:22.04',
+    'ghcr.io/org/tool:1.2',
+    'registry.local:5000/a/b_c-d:v1.0',
+    `busybox@sha256:${'a'.repeat(64)}`,
+  ]) {
+    it(`accepts the image name ${image.slice(0, 30)}`, () => {
+      assert.equal(validateJobSpec(withTask({ image })).tasks[0]?.image, image);
+    });
+  }
+
   const unsupportedImages = [
     ['shub://org/image', 'Singularity Hub images'],
     ['https://example.org/image.tar', 'images downloaded from a URL'],

@@ -28,8 +28,10 @@ export async function listJobs(
       jobs.push(...(await collect(store, owner, 'finished', query, query.finishedLimit)));
     }
   }
-  jobs.sort((a, b) => a.id - b.id);
-  return jobs.map(query.detail ? toJobDetail : toJobSummary);
+  // A job that finishes between the two partitions' reads is in both: keep its later state.
+  const byId = new Map(jobs.map((job) => [job.id, job]));
+  const unique = [...byId.values()].sort((a, b) => a.id - b.id);
+  return unique.map(query.detail ? toJobDetail : toJobSummary);
 }
 
 async function byIds(store: JobStore, owner: string, query: JobListQuery): Promise<JobRecord[]> {

@@ -40,7 +40,10 @@ export function parseJobListQuery(params: QueryParams): JobListQuery {
   const constraints = parseConstraints(params.constraint);
   const name = params.name;
   const ids = params.id === undefined ? undefined : parseIds(params.id);
-  const num = params.num === undefined ? 1 : parseNum(params.num);
+  // A repeated parameter arrives comma-joined; `completed=true&completed=true` is still true.
+  const completed = params.completed?.toLowerCase().split(',');
+  // `num` means something only with `completed` (spec §5.4), and is checked only then.
+  const num = params.num === undefined || completed === undefined ? 1 : parseNum(params.num);
   const base = {
     detail,
     constraints,
@@ -67,7 +70,7 @@ export function parseJobListQuery(params: QueryParams): JobListQuery {
   if (params.all !== undefined) {
     return { ...base, scope: 'all' };
   }
-  if (params.completed !== undefined && params.completed.toLowerCase() === 'true') {
+  if (completed?.includes('true')) {
     return { ...base, scope: 'finished', ...(num === -1 ? {} : { finishedLimit: num }) };
   }
   return { ...base, scope: 'active' };

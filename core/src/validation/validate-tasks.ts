@@ -113,8 +113,29 @@ function validateImage(value: unknown, field: string): string {
       `${field}: ${form} are not supported yet; use a container registry image`,
     );
   }
+  if (image.length > MAX_IMAGE_LENGTH || !IMAGE_REFERENCE.test(image)) {
+    throw new ValidationError(
+      `${field} is not a valid image name: use [registry/]name[:tag][@digest], the name in ` +
+        'lower case',
+    );
+  }
   return image;
 }
+
+const MAX_IMAGE_LENGTH = 512;
+
+/**
+ * Docker's reference grammar, loosely: engines refuse anything else only when the task
+ * starts, which would fail the job instead of the request.
+ */
+const IMAGE_REFERENCE = (() => {
+  const label = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?';
+  const host = `(?:${label}(?:\\.${label})*(?::[0-9]+)?/)?`;
+  const component = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+  const tag = '(?::[\\w][\\w.-]{0,127})?';
+  const digest = '(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?';
+  return new RegExp(`^${host}${component}(?:/${component})*${tag}${digest}$`);
+})();
 
 /**
  * Image forms of the reference service that need Singularity or the data store: every task

@@ -8,6 +8,9 @@ import { type ApiHandler, apiHandler } from '../http/api-handler';
 import { integerParam, jsonBody, pathParam } from '../http/request';
 import { jsonResponse, textResponse } from '../http/responses';
 
+/** As for lists: one request must not hold the service for everyone else. */
+const MAX_DELETE_IDS = 100;
+
 export interface JobHandlerDeps {
   readonly jobs: JobService;
   readonly verifier: TokenVerifier;
@@ -54,6 +57,9 @@ export function deleteJobsHandler(deps: JobHandlerDeps): ApiHandler {
       throw new ValidationError('A job id or list of job ids must be provided');
     }
     const ids = raw.split(',').map((item) => parseJobId(item.trim()));
+    if (ids.length > MAX_DELETE_IDS) {
+      throw new ValidationError(`At most ${MAX_DELETE_IDS} job ids may be deleted at once`);
+    }
     await deps.jobs.delete(identity, ids);
     return jsonResponse(200, {});
   });
