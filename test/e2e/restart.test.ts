@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { busyboxJob, type FlareApi } from '../helpers/flare-api';
-import { FlareProcess, waitUntil } from '../helpers/flare-process';
+import { FlareProcess, freePort, runFlareUntilExit, waitUntil } from '../helpers/flare-process';
 import { TestEngine } from '../helpers/test-engine';
 
 describe('Flare restarted', () => {
@@ -102,5 +102,27 @@ describe('Flare restarted', () => {
     // The token issued before the restarts still works: the key is kept in the data directory.
     assert.equal((await flare?.api(token).describe(kept))?.id, kept);
     await assertNothingRunning([kept, blocker, pending]);
+  });
+
+  it('refuses a second start on the same data directory and leaves the first one working', async () => {
+    // Prepare
+    const dataDir = flare?.dataDir ?? '';
+    const port = await freePort();
+
+    // Act
+    const second = await runFlareUntilExit({
+      ...process.env,
+      ...engine?.env,
+      FLARE_DATA_DIR: dataDir,
+      PORT: String(port),
+    });
+    const id = await api.submit(busyboxJob('after-second-start', 'echo still here'));
+    const done = await api.waitForEnd(id, 60_000);
+
+    // Assess
+    assert.equal(second.code, 1, second.stderr);
+    assert.match(second.stderr, /is in use by another Flare/);
+    assert.equal(done.status, 'completed', JSON.stringify(done));
+    assert.equal(await api.output(id, 'stdout'), 'still here\n');
   });
 });
