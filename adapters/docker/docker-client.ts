@@ -1,6 +1,6 @@
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import type { Readable } from 'node:stream';
-import { TaskRunnerError } from '../../core/src/errors';
+import { EngineUnavailableError, TaskRunnerError } from '../../core/src/errors';
 
 /** Where the engine listens. With neither field, `/var/run/docker.sock` is used. */
 export interface DockerEndpoint {
@@ -45,7 +45,7 @@ export class DockerApiError extends TaskRunnerError {
 }
 
 /** The engine could not be reached, or did not answer in time. */
-export class DockerUnreachableError extends TaskRunnerError {}
+export class DockerUnreachableError extends EngineUnavailableError {}
 
 const DEFAULT_SOCKET = '/var/run/docker.sock';
 const DEFAULT_TIMEOUT_MS = 30_000;

@@ -47,6 +47,12 @@ export class ImagePullError extends FlareError {}
 export class TaskRunnerError extends FlareError {}
 
 /**
+ * The engine as a whole cannot be reached (its socket is gone, it does not answer): nothing
+ * is wrong with the job, so it stays running for a worker that can reach the engine.
+ */
+export class EngineUnavailableError extends TaskRunnerError {}
+
+/**
  * The engine has no room for the task now (throttled, or out of capacity) even after its own
  * retries: the job waits in the queue and is tried again later.
  */

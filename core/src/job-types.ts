@@ -116,6 +116,11 @@ export interface RunState {
   readonly taskAttempt: number;
   /** The runner's handle for the task's container, once it was started. */
   readonly handle?: string;
+  /**
+   * When the container with `handle` was started, in unix ms: a worker that resumes the
+   * attempt counts the time since against the walltime.
+   */
+  readonly startedAtMs?: number;
   /** Walltime already spent by earlier tasks, in ms (image pulls excluded). */
   readonly walltimeUsedMs: number;
   /** Where the task's output starts in the job's streams, in bytes. */

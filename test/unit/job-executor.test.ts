@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ImagePullError, TaskRunnerError } from '../../core/src/errors';
+import { DockerUnreachableError } from '../../adapters/docker/docker-client';
+import { EngineUnavailableError, ImagePullError, TaskRunnerError } from '../../core/src/errors';
 import { JobExecutor, type JobExecutorOptions } from '../../core/src/execution/job-executor';
 import type { JobStatus } from '../../core/src/job-states';
 import type {
@@ -433,6 +434,135 @@ describe('JobExecutor: task outcomes', () => {
   });
 });
 
+describe('JobExecutor: engine errors', () => {
+  it('fails a job whose container the engine refuses to start, and lets go of it', async (t) => {
+    // Prepare
+    const { store, logs, logger, runner, executor, shutdown, queueJob, runNext } = setup();
+    const logged = t.mock.method(logger, 'error');
+    const refusal = 'crun: memory limit 1048576 is too low: OCI runtime error (HTTP 500)';
+    runner.script('busybox', { startError: new TaskRunnerError(refusal) });
+    await queueJob(1);
+
+    // Act
+    await runNext();
+    const resumed = await executor.reconcile(shutdown.signal);
+
+    // Assess
+    const job = store.peek(1);
+    assert.equal(job?.status, 'failed');
+    assert.equal(job?.statusReason, 'Unable to run the job on the container engine');
+    assert.equal(job?.endTime, NOW_SECONDS);
+    assert.equal(job?.inQueue, false);
+    assert.equal(job?.lease, undefined);
+    assert.equal(job?.runState, undefined);
+    assert.deepEqual(job?.execution?.tasks, [{ imagePullStatus: 'cached' }]);
+    assert.equal(logs.text(1, 'stderr'), `flare: ${refusal}\n`);
+    assert.deepEqual(runner.releases, [1]);
+    assert.equal(logged.mock.callCount(), 1);
+    assert.equal(resumed, 0);
+    assert.equal(runner.starts.length, 1, 'no worker takes the failed job over');
+  });
+
+  it('fails a job whose image the engine errs on, other than by a failed pull', async () => {
+    // Prepare
+    const { store, logs, runner, queueJob, runNext } = setup();
+    const answer = 'GET /images/busybox/json: short-name resolution failed (HTTP 500)';
+    runner.script('busybox', { pull: new TaskRunnerError(answer) });
+    await queueJob(1);
+
+    // Act
+    await runNext();
+
+    // Assess
+    const job = store.peek(1);
+    assert.equal(job?.status, 'failed');
+    assert.equal(job?.statusReason, 'Unable to run the job on the container engine');
+    assert.deepEqual(job?.execution?.tasks, []);
+    assert.equal(logs.text(1, 'stderr'), `flare: ${answer}\n`);
+    assert.deepEqual(runner.starts, []);
+    assert.deepEqual(runner.releases, [1]);
+  });
+
+  it('puts a multi-line engine message on one line of the stderr', async () => {
+    // Prepare
+    const { logs, runner, queueJob, runNext } = setup();
+    runner.script('busybox', { startError: new TaskRunnerError('workdir:\n  not a directory\n') });
+    await queueJob(1);
+
+    // Act
+    await runNext();
+
+    // Assess
+    assert.equal(logs.text(1, 'stderr'), 'flare: workdir: not a directory\n');
+  });
+
+  it('keeps the facts on a job deleted as its engine error ended the run', async () => {
+    // Prepare
+    const store = new DeleteBeforeWriteStore('failed');
+    const { runner, queueJob, runNext } = setup({ store });
+    runner.script('busybox', { startError: new TaskRunnerError('no such file (HTTP 500)') });
+    await queueJob(1);
+
+    // Act
+    await runNext();
+
+    // Assess
+    const job = store.peek(1);
+    assert.equal(job?.status, 'deleted');
+    assert.equal(job?.statusReason, 'Job deleted by user');
+    assert.deepEqual(job?.execution?.tasks, [{ imagePullStatus: 'cached' }]);
+    assert.equal(job?.lease, undefined);
+    assert.equal(job?.runState, undefined);
+    assert.deepEqual(runner.releases, [1]);
+  });
+
+  it('leaves a job running, and its volume, while the engine cannot be reached', async (t) => {
+    // Prepare
+    const { store, logs, logger, runner, queueJob, runNext } = setup();
+    const errors = t.mock.method(logger, 'error');
+    const warnings = t.mock.method(logger, 'warn');
+    const down = new DockerUnreachableError(
+      'Container engine unreachable (POST /containers/create)',
+    );
+    runner.script('busybox', { startError: down });
+    await queueJob(1);
+
+    // Act
+    await runNext();
+
+    // Assess
+    assert.ok(down instanceof EngineUnavailableError);
+    const job = store.peek(1);
+    assert.equal(job?.status, 'running');
+    assert.equal(job?.statusReason, undefined);
+    assert.equal(job?.lease?.workerId, WORKER_ID);
+    assert.equal(job?.runState?.taskIndex, 0);
+    assert.equal(logs.text(1, 'stderr'), undefined);
+    assert.deepEqual(runner.releases, []);
+    assert.equal(errors.mock.callCount(), 0);
+    assert.deepEqual(warnings.mock.calls.at(-1)?.arguments, [
+      'container engine unavailable',
+      { jobId: 1, error: down.message },
+    ]);
+  });
+
+  it('leaves a job running when the engine goes away while its task runs', async () => {
+    // Prepare
+    const { store, runner, queueJob, runNext } = setup();
+    runner.script('busybox', { waitError: new EngineUnavailableError('socket hang up') });
+    await queueJob(1);
+
+    // Act
+    await runNext();
+
+    // Assess
+    assert.equal(store.peek(1)?.status, 'running');
+    assert.equal(store.peek(1)?.runState?.handle, runner.waits[0]);
+    assert.deepEqual(runner.stops, []);
+    assert.deepEqual(runner.releases, []);
+  });
+});
+
 describe('JobExecutor: stops', () => {
   it('kills a job when its tasks together use up the walltime', async () => {
     // Prepare: the first task reports 59.95 s of the 60 s walltime, so 50 ms are left.
@@ -615,6 +745,7 @@ describe('JobExecutor: stops', () => {
     assert.equal(job?.status, 'running');
     assert.equal(job?.lease?.workerId, WORKER_ID);
     assert.equal(job?.runState?.handle, runner.waits[0]);
+    assert.equal(job?.runState?.startedAtMs, NOW_MS);
     assert.deepEqual(runner.stops, []);
     assert.deepEqual(runner.releases, []);
     assert.equal(runner.isRunning(runner.waits[0] ?? ''), true);
@@ -717,6 +848,7 @@ describe('JobExecutor.reconcile', () => {
   async function strandedJob(
     context: ReturnType<typeof setup>,
     lease: { readonly workerId: string; readonly expiresAtMs: number },
+    options: { readonly walltime?: number; readonly startedAtMs?: number } = {},
   ): Promise<JobRecord> {
     const runState: RunState = {
       taskIndex: 1,
@@ -725,9 +857,13 @@ describe('JobExecutor.reconcile', () => {
       walltimeUsedMs: 5_000,
       stdoutStartBytes: 6,
       stderrStartBytes: 0,
+      ...(options.startedAtMs === undefined ? {} : { startedAtMs: options.startedAtMs }),
     };
+    const { walltime } = options;
+    const resources =
+      walltime === undefined ? {} : { resources: buildResourcesInput({ walltime }) };
     const job = buildJobRecord(1, {
-      spec: specWithTasks(['first-image', 'second-image']),
+      spec: specWithTasks(['first-image', 'second-image'], resources),
       status: 'running',
       startTime: NOW_SECONDS - 100,
       attempt: 1,
@@ -873,5 +1009,80 @@ describe('JobExecutor.reconcile', () => {
     assert.deepEqual(runner.waits, [handle, handle]);
     assert.equal(store.peek(1)?.status, 'completed');
     assert.equal(context.logs.text(1, 'stdout'), 'once\n');
+  });
+
+  it('kills at once a resumed job whose container ran past the walltime unwatched', async (t) => {
+    // Prepare: 5 s of earlier tasks and 55 s of this container spend the 1-minute walltime.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const context = setup();
+    const { store, runner, executor, shutdown } = context;
+    await strandedJob(context, expired, { walltime: 1, startedAtMs: NOW_MS - 55_000 });
+    const task = { jobId: 1, taskIndex: 1, taskAttempt: 0 };
+    runner.seedTask(task, { untilStopped: true, wallTimeSeconds: 55 }, 'old-container');
+
+    // Act: no timer is ticked, so only a stop that needs none can happen.
+    await executor.reconcile(shutdown.signal);
+    await new Promise(setImmediate);
+    const stoppedAtOnce = runner.stops.length;
+    await executor.drain();
+
+    // Assess
+    assert.equal(stoppedAtOnce, 1);
+    assert.deepEqual(runner.stops, [{ handle: 'old-container', graceSeconds: 1 }]);
+    assert.deepEqual(runner.starts, []);
+    const job = store.peek(1);
+    assert.equal(job?.status, 'killed');
+    assert.equal(job?.statusReason, 'Walltime limit exceeded');
+    assert.equal(job?.execution?.tasks[1]?.exitCode, 143);
+    assert.deepEqual(runner.releases, [1]);
+  });
+
+  it('takes the outcome of a resumed container that exited, however long ago it started', async () => {
+    // Prepare
+    const context = setup();
+    const { store, runner, executor, shutdown } = context;
+    await strandedJob(context, expired, { walltime: 1, startedAtMs: NOW_MS - 3_600_000 });
+    const task = { jobId: 1, taskIndex: 1, taskAttempt: 0 };
+    runner.seedTask(task, { exitCode: 0, wallTimeSeconds: 20 }, 'old-container');
+
+    // Act
+    await executor.reconcile(shutdown.signal);
+    await executor.drain();
+
+    // Assess
+    assert.deepEqual(runner.stops, []);
+    assert.equal(store.peek(1)?.status, 'completed');
+    assert.equal(store.peek(1)?.execution?.tasks[1]?.wallTimeUsage, 20);
+  });
+
+  it('counts the time its container ran before a restart against the walltime', async (t) => {
+    // Prepare: the worker stops 45 s into a 1-minute job whose container keeps running.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const context = setup();
+    const { store, runner, clock, executor, executorFor, shutdown, acceptNext, queueJob } = context;
+    runner.script('busybox', { untilStopped: true, wallTimeSeconds: 60 });
+    await queueJob(1, { spec: buildJobSpec({ resources: buildResourcesInput({ walltime: 1 }) }) });
+    await acceptNext();
+    await runner.until(() => runner.waits.length === 1);
+    shutdown.abort();
+    await executor.drain();
+    clock.advance(45_000);
+    const restarted = executorFor(WORKER_ID);
+
+    // Act
+    await restarted.reconcile(new AbortController().signal);
+    await runner.until(() => runner.waits.length === 2);
+    t.mock.timers.tick(14_999);
+    await new Promise(setImmediate);
+    const stoppedEarly = runner.stops.length;
+    t.mock.timers.tick(1);
+    await restarted.drain();
+
+    // Assess
+    assert.equal(stoppedEarly, 0);
+    assert.equal(runner.starts.length, 1);
+    assert.equal(runner.stops.length, 1);
+    assert.equal(store.peek(1)?.status, 'killed');
+    assert.equal(store.peek(1)?.statusReason, 'Walltime limit exceeded');
   });
 });

@@ -1,4 +1,4 @@
-import { StaleJobStateError } from '../errors';
+import { EngineUnavailableError, StaleJobStateError } from '../errors';
 import type { JobExecution, JobRecord, RunState } from '../job-types';
 import { STATUS_REASONS } from '../jobs/defaults';
 import { toSeconds } from '../jobs/job-service';
@@ -212,6 +212,15 @@ export class JobExecutor {
   ): void {
     const run: Promise<void> = this.#run(job, plan, resume, shutdown)
       .catch((error: unknown) => {
+        if (error instanceof EngineUnavailableError) {
+          // The job stays running: once its lease runs out, a worker that reaches the engine
+          // resumes it. The stack would say nothing more than the message.
+          this.#deps.logger.warn('container engine unavailable', {
+            jobId: job.id,
+            error: error.message,
+          });
+          return;
+        }
         this.#deps.logger.error('job run failed', { jobId: job.id, error });
       })
       .finally(() => {

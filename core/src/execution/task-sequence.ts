@@ -1,8 +1,13 @@
-import { CapacityError, ImagePullError, StaleJobStateError } from '../errors';
+import {
+  CapacityError,
+  EngineUnavailableError,
+  ImagePullError,
+  StaleJobStateError,
+} from '../errors';
 import type { JobExecution, JobRecord, RunState, TaskExecution, TaskSpec } from '../job-types';
 import { STATUS_REASONS } from '../jobs/defaults';
 import type { Logger } from '../logger';
-import type { JobStore, LogWriter, TaskOutcome, TaskRunner } from '../ports';
+import type { Clock, JobStore, LogWriter, TaskOutcome, TaskRunner } from '../ports';
 import type { RunInterruption } from './run-watch';
 import { planTaskLaunch, type ResourcePlan, walltimeMs } from './task-plan';
 
@@ -26,6 +31,7 @@ interface SequenceDeps {
   readonly store: JobStore;
   readonly runner: TaskRunner;
   readonly logs: LogWriter;
+  readonly clock: Clock;
   readonly logger: Logger;
 }
 
@@ -82,6 +88,8 @@ export class TaskSequence {
   async run(resume?: RunState): Promise<RunEnd> {
     try {
       return await this.#runTasks(resume);
+    } catch (error) {
+      return await this.#endForError(error);
     } finally {
       // The shutdown signal is the worker's and outlives this run.
       this.#context.shutdown.removeEventListener('abort', this.#onShutdown);
@@ -108,7 +116,7 @@ export class TaskSequence {
       for (let attempt = resuming?.taskAttempt ?? 0; attempt < maxAttempts; attempt++) {
         const resumeAttempt = resuming?.taskAttempt === attempt ? resuming : undefined;
         const state = await this.#attemptState(taskIndex, attempt, usedMs, resumeAttempt);
-        const result = await this.#attempt(state, budgetMs - usedMs);
+        const result = await this.#attempt(state, budgetMs - usedMs - this.#runningMs(state));
         if (!('outcome' in result)) {
           if (result.stop === 'pull') {
             this.#execution.tasks[taskIndex] = { imagePullStatus: 'failed' };
@@ -163,10 +171,36 @@ export class TaskSequence {
         error: error.message,
       });
       this.#execution.tasks.push({ imagePullStatus: 'failed' });
-      const stderr = await this.#deps.logs.open(this.#context.job.id, 'stderr');
-      await stderr.write(pullFailureLine(error));
-      await stderr.close();
+      await this.#tellStderr(error);
       return this.#failed(STATUS_REASONS.imagePullFailed);
+    }
+  }
+
+  /**
+   * Ends the run on an error that nothing closer handled. The engine refusing this job (an
+   * invalid image reference, a workdir that is a file, a memory limit it cannot set) fails
+   * it, as a retry would meet the same refusal; an engine that cannot be reached at all
+   * leaves it running, for a worker that can reach the engine to resume.
+   */
+  async #endForError(error: unknown): Promise<RunEnd> {
+    if (this.#stopAbort.signal.aborted) {
+      // Cut short by the stop, most likely: the stop decides how the run ends.
+      return this.#endFor(await this.#stopRequested);
+    }
+    if (error instanceof EngineUnavailableError) {
+      throw error;
+    }
+    this.#deps.logger.error('job run failed', { jobId: this.#context.job.id, error });
+    await this.#tellStderr(error instanceof Error ? error : new Error(String(error)));
+    return this.#failed(STATUS_REASONS.engineFailed);
+  }
+
+  async #tellStderr(error: Error): Promise<void> {
+    const stderr = await this.#deps.logs.open(this.#context.job.id, 'stderr');
+    try {
+      await stderr.write(failureLine(error));
+    } finally {
+      await stderr.close();
     }
   }
 
@@ -183,9 +217,14 @@ export class TaskSequence {
     const { runner, logs } = this.#deps;
     const { job } = this.#context;
     if (resumed?.handle !== undefined) {
-      const found = await runner.findTasks(job.id);
-      if (found.some((task) => task.handle === resumed.handle)) {
+      const found = (await runner.findTasks(job.id)).find((task) => task.handle === resumed.handle);
+      if (found?.running === true) {
         return resumed;
+      }
+      if (found !== undefined) {
+        // Its outcome tells how long it ran; the time since it exited is no one's walltime.
+        const { startedAtMs: _exited, ...ended } = resumed;
+        return ended;
       }
     }
     const state: RunState = resumed ?? {
@@ -195,7 +234,7 @@ export class TaskSequence {
       stdoutStartBytes: await logs.size(job.id, 'stdout'),
       stderrStartBytes: await logs.size(job.id, 'stderr'),
     };
-    const { handle: _stale, ...fresh } = state;
+    const { handle: _stale, startedAtMs: _staleStart, ...fresh } = state;
     const saved = await this.#save(fresh);
     if (saved !== undefined) return saved;
     const launch = planTaskLaunch(
@@ -220,7 +259,7 @@ export class TaskSequence {
       return 'capacity';
     }
     this.#deps.logger.info('task started', { jobId: job.id, taskIndex, attempt: taskAttempt });
-    const withHandle = { ...state, handle };
+    const withHandle = { ...fresh, handle, startedAtMs: this.#deps.clock.nowMs() };
     return (await this.#save(withHandle)) ?? withHandle;
   }
 
@@ -239,16 +278,19 @@ export class TaskSequence {
     const waiting = runner.wait(handle, output, waitAbort.signal);
     let timer: NodeJS.Timeout | undefined;
     const walltime = new Promise<'walltime'>((resolve) => {
-      timer = setTimeout(
-        () => resolve('walltime'),
-        Math.min(Math.max(remainingMs, 0), MAX_TIMER_MS),
-      );
+      if (remainingMs > 0) {
+        timer = setTimeout(() => resolve('walltime'), Math.min(remainingMs, MAX_TIMER_MS));
+      }
     });
     try {
-      const first = await Promise.race([
-        waiting.then((outcome) => ({ outcome })),
-        Promise.race([walltime, this.#stopRequested]).then((stop) => ({ stop })),
-      ]);
+      // A resumed container may have spent the budget while no worker watched it.
+      const first =
+        remainingMs <= 0
+          ? { stop: 'walltime' as const }
+          : await Promise.race([
+              waiting.then((outcome) => ({ outcome })),
+              Promise.race([walltime, this.#stopRequested]).then((stop) => ({ stop })),
+            ]);
       if ('outcome' in first) {
         return first;
       }
@@ -264,8 +306,11 @@ export class TaskSequence {
         // An engine that pulls as it starts the task (Fargate) reports the failure here.
         const fields = { jobId, taskIndex: state.taskIndex, error: error.message };
         this.#deps.logger.warn('image pull failed', fields);
-        await output.stderr.write(pullFailureLine(error));
+        await output.stderr.write(failureLine(error));
         return { stop: 'pull' };
+      }
+      if (error instanceof EngineUnavailableError) {
+        throw error;
       }
       this.#deps.logger.error('task wait failed', { jobId, taskIndex: state.taskIndex, error });
       return { stop: 'engine' };
@@ -274,6 +319,12 @@ export class TaskSequence {
       await output.stdout.close();
       await output.stderr.close();
     }
+  }
+
+  /** How long the attempt's container has run already: a resumed one, since before a restart. */
+  #runningMs(state: RunState | Stop | 'capacity'): number {
+    if (typeof state === 'string' || state.startedAtMs === undefined) return 0;
+    return Math.max(this.#deps.clock.nowMs() - state.startedAtMs, 0);
   }
 
   /** Writes run progress; a refused write means the job was deleted or taken over. */
@@ -346,9 +397,9 @@ export class TaskSequence {
 }
 
 /**
- * The status reason is fixed ("Container image pull failed": clients match on it), so the
+ * Status reasons are fixed ("Container image pull failed": clients match on them), so the
  * engine's own words go to the job's stderr, where `prominence stderr` shows them.
  */
-function pullFailureLine(error: ImagePullError): Buffer {
-  return Buffer.from(`flare: ${error.message}\n`);
+function failureLine(error: Error): Buffer {
+  return Buffer.from(`flare: ${error.message.trim().replace(/\s*\n\s*/g, ' ')}\n`);
 }
