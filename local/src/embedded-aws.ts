@@ -23,7 +23,36 @@ type StartDynalite = (options: {
   readonly updateTableMs?: number;
 }) => Server;
 
-const dynalite = createRequire(import.meta.url)('dynalite') as StartDynalite;
+const requireHere = createRequire(import.meta.url);
+const dynalite = requireHere('dynalite') as StartDynalite;
+closeLevelIteratorsOnReturn();
+
+/**
+ * dynalite 4 reads LevelDB through streams that release their iterator with
+ * `iterator.return()`, which abstract-level 3 iterators lack (they have `close()` only, and
+ * reaching the end does not close them). So every Query and Scan left its iterators open, each
+ * holding a native LevelDB iterator and snapshot and kept by the database until it closes: the
+ * process grew by every list request. Giving the iterators that `return()` closes them.
+ */
+function closeLevelIteratorsOnReturn(): void {
+  const fromDynalite = createRequire(requireHere.resolve('dynalite'));
+  const fromLevel = createRequire(fromDynalite.resolve('level'));
+  const fromClassicLevel = createRequire(fromLevel.resolve('classic-level'));
+  const { AbstractIterator } = fromClassicLevel('abstract-level') as {
+    AbstractIterator: { prototype: object };
+  };
+  // The base class shared by the entry, key and value iterators.
+  const common = Object.getPrototypeOf(AbstractIterator.prototype) as { return?: unknown };
+  if (typeof common.return === 'function') return;
+  Object.defineProperty(common, 'return', {
+    configurable: true,
+    writable: true,
+    value: async function (this: { close(): Promise<void> }) {
+      await this.close();
+      return { done: true, value: undefined };
+    },
+  });
+}
 
 export const EMULATOR_REGION = 'us-east-1';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { JobRecord } from '../../core/src/job-types';
-import type { JobStore } from '../../core/src/ports';
 import { listJobs } from '../../core/src/jobs/list-jobs';
 import { parseJobListQuery, type QueryParams } from '../../core/src/jobs/list-query';
+import type { JobStore } from '../../core/src/ports';
 import {
   buildFinishedJobRecord,
   buildJobRecord,
