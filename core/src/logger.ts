@@ -1,5 +1,18 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 
+/** The levels FLARE_LOG_LEVEL takes, in any case. */
+export const LOG_LEVELS = [
+  'TRACE',
+  'DEBUG',
+  'INFO',
+  'WARN',
+  'ERROR',
+  'CRITICAL',
+  'SILENT',
+] as const;
+
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
 type LogLevel = NonNullable<NonNullable<ConstructorParameters<typeof Logger>[0]>['logLevel']>;
 
 /**

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { StartupError } from '../../core/src/errors';
+import { LOG_LEVELS } from '../../core/src/logger';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -23,8 +24,6 @@ export interface LocalConfig {
     readonly audience: string | null;
   };
 }
-
-const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
 
 export function readLocalConfig(env: Env): LocalConfig {
   const logLevel = env.FLARE_LOG_LEVEL?.toUpperCase();

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { StartupError } from '../../core/src/errors';
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
-type LogLevelName = (typeof LOG_LEVELS)[number];
+import {
+  type AwsResourcesConfig,
+  type Env,
+  EnvReader,
+  matches,
+  oneOf,
+  readAwsResources,
+} from '../../adapters/aws/aws-env';
 
 /**
  * The FireLens router for job tasks. It must be an `init` tag: only that variant exports
@@ -14,13 +16,7 @@ export const DEFAULT_LOG_ROUTER_IMAGE =
   'public.ecr.aws/aws-observability/aws-for-fluent-bit:init-latest';
 
 /** What the Fargate worker needs, read from the environment its task definition sets. */
-export interface AwsWorkerConfig {
-  readonly region: string;
-  readonly tableName: string;
-  readonly queueUrl: string;
-  readonly logBucket: string;
-  readonly jobLogGroupName: string;
-  readonly logLevel: LogLevelName;
+export interface AwsWorkerConfig extends AwsResourcesConfig {
   readonly clusterArn: string;
   readonly subnetIds: readonly string[];
   readonly securityGroupIds: readonly string[];
@@ -34,9 +30,6 @@ export interface AwsWorkerConfig {
   readonly statusPollIntervalMs: number;
 }
 
-/** Says what is wrong with a set value, or undefined when it is fine. */
-type Rule = (value: string) => string | undefined;
-
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 /**
@@ -44,47 +37,20 @@ const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
  * in one StartupError, so a misconfigured stack fails at the worker's start with the full list.
  */
 export function readAwsWorkerConfig(env: Env): AwsWorkerConfig {
-  const problems: string[] = [];
-  const read = (name: string, rule: Rule, fallback?: string): string => {
-    const raw = env[name]?.trim();
-    if (raw === undefined || raw === '') {
-      if (fallback === undefined) problems.push(`${name} is not set`);
-      return fallback ?? '';
-    }
-    const problem = rule(raw);
-    if (problem !== undefined) problems.push(`${name} ${problem} (got ${raw})`);
-    return raw;
-  };
-  const list = (name: string, pattern: RegExp, what: string): string[] => {
-    const rule: Rule = (value) => {
-      const items = splitList(value);
-      const valid = items.length > 0 && items.every((item) => pattern.test(item));
-      return valid ? undefined : `must be a comma-separated list of ${what}`;
-    };
-    return splitList(read(name, rule));
-  };
-  const integer = (name: string, fallback: number, min: number, max: number): number =>
-    Number(read(name, integerRule(min, max), String(fallback)));
-
+  const reader = new EnvReader(env);
+  const read = reader.read.bind(reader);
   const config: AwsWorkerConfig = {
-    region: read('AWS_REGION', matches(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region')),
-    tableName: read('FLARE_TABLE_NAME', matches(/^[\w.-]{3,255}$/, 'must be a table name')),
-    queueUrl: read('FLARE_QUEUE_URL', matches(/^https?:\/\/\S+$/, 'must be an SQS queue URL')),
-    logBucket: read(
-      'FLARE_LOG_BUCKET',
-      matches(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
-    ),
-    jobLogGroupName: read(
-      'FLARE_JOB_LOG_GROUP',
-      matches(/^[\w./#-]{1,512}$/, 'must be a CloudWatch Logs group name'),
-    ),
-    logLevel: read('FLARE_LOG_LEVEL', oneOf(LOG_LEVELS), 'INFO').toUpperCase() as LogLevelName,
+    ...readAwsResources(reader),
     clusterArn: read(
       'FLARE_CLUSTER_ARN',
       matches(/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[\w-]+$/, 'must be a cluster ARN'),
     ),
-    subnetIds: list('FLARE_SUBNET_IDS', /^subnet-[0-9a-f]+$/, 'subnet ids'),
-    securityGroupIds: list('FLARE_SECURITY_GROUP_IDS', /^sg-[0-9a-f]+$/, 'security group ids'),
+    subnetIds: reader.list('FLARE_SUBNET_IDS', /^subnet-[0-9a-f]+$/, 'subnet ids'),
+    securityGroupIds: reader.list(
+      'FLARE_SECURITY_GROUP_IDS',
+      /^sg-[0-9a-f]+$/,
+      'security group ids',
+    ),
     assignPublicIp:
       read('FLARE_ASSIGN_PUBLIC_IP', oneOf(['true', 'false'])).toLowerCase() === 'true',
     taskExecutionRoleArn: read(
@@ -102,13 +68,11 @@ export function readAwsWorkerConfig(env: Env): AwsWorkerConfig {
       matches(/^[A-Za-z0-9_-]{1,200}$/, 'must be letters, digits, - and _ (at most 200)'),
       'flare-job',
     ),
-    workerConcurrency: integer('FLARE_WORKER_CONCURRENCY', 10, 1, 100),
-    leaseDurationMs: integer('FLARE_LEASE_SECONDS', 60, 10, 3600) * 1000,
-    statusPollIntervalMs: integer('FLARE_STATUS_POLL_MS', 2000, 100, 60_000),
+    workerConcurrency: reader.integer('FLARE_WORKER_CONCURRENCY', 10, 1, 100),
+    leaseDurationMs: reader.integer('FLARE_LEASE_SECONDS', 60, 10, 3600) * 1000,
+    statusPollIntervalMs: reader.integer('FLARE_STATUS_POLL_MS', 2000, 100, 60_000),
   };
-  if (problems.length > 0) {
-    throw new StartupError(`The worker's environment is not valid: ${problems.join('; ')}`);
-  }
+  reader.assertValid("The worker's");
   return config;
 }
 
@@ -139,31 +103,4 @@ async function fetchJsonBody(url: string, signal: AbortSignal): Promise<unknown>
   const response = await fetch(url, { signal });
   if (!response.ok) throw new Error(`Task metadata answered ${response.status}`);
   return response.json();
-}
-
-function splitList(value: string): string[] {
-  return value
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-}
-
-function matches(pattern: RegExp, requirement: string): Rule {
-  return (value) => (pattern.test(value) ? undefined : requirement);
-}
-
-/** One of `allowed`, in any case. */
-function oneOf(allowed: readonly string[]): Rule {
-  const upper = allowed.map((item) => item.toUpperCase());
-  return (value) =>
-    upper.includes(value.toUpperCase()) ? undefined : `must be one of ${allowed.join(', ')}`;
-}
-
-function integerRule(min: number, max: number): Rule {
-  return (value) => {
-    const number = Number(value);
-    return Number.isInteger(number) && number >= min && number <= max
-      ? undefined
-      : `must be an integer from ${min} to ${max}`;
-  };
 }
