@@ -187,3 +187,8 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { nowMs: () => Date.now() };
+
+/** Unix seconds, as the API's `events` show times. */
+export function toSeconds(ms: number): number {
+  return Math.floor(ms / 1000);
+}

@@ -1,11 +1,6 @@
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { S3Client } from '@aws-sdk/client-s3';
-import { AwsLogStore } from '../../adapters/aws/aws-log-store';
-import { createDocumentClient, createSqsClient } from '../../adapters/aws/clients';
-import { DynamoDbJobStore } from '../../adapters/aws/dynamodb-job-store';
+import { createAwsAdapters } from '../../adapters/aws/aws-adapters';
 import { EcsTaskRunner } from '../../adapters/aws/ecs-task-runner';
-import { SqsJobQueue } from '../../adapters/aws/sqs-job-queue';
 import { StartupError } from '../../core/src/errors';
 import { JobExecutor } from '../../core/src/execution/job-executor';
 import { createLogger } from '../../core/src/logger';
@@ -30,19 +25,9 @@ async function main(): Promise<void> {
   logger.setLogLevel(config.logLevel);
   const workerId = await resolveWorkerId(process.env);
 
-  const clientOptions = { region: config.region };
-  const store = new DynamoDbJobStore(createDocumentClient(clientOptions), config.tableName);
-  const queue = new SqsJobQueue(createSqsClient(clientOptions), config.queueUrl, logger);
-  const cloudWatchLogs = new CloudWatchLogsClient(clientOptions);
-  const logs = new AwsLogStore({
-    s3: new S3Client(clientOptions),
-    logs: cloudWatchLogs,
-    bucket: config.logBucket,
-    logGroupName: config.jobLogGroupName,
-    logger,
-  });
+  const { store, queue, logs, cloudWatchLogs } = createAwsAdapters(config, logger);
   const runner = new EcsTaskRunner({
-    ecs: new ECSClient(clientOptions),
+    ecs: new ECSClient({ region: config.region }),
     logs: cloudWatchLogs,
     logger,
     region: config.region,

@@ -1,9 +1,16 @@
 import { EngineUnavailableError, StaleJobStateError } from '../errors';
 import type { JobExecution, JobRecord, RunState } from '../job-types';
 import { STATUS_REASONS } from '../jobs/defaults';
-import { toSeconds } from '../jobs/job-service';
 import type { Logger } from '../logger';
-import type { Clock, JobQueue, JobStore, LogWriter, QueuedJob, TaskRunner } from '../ports';
+import {
+  type Clock,
+  type JobQueue,
+  type JobStore,
+  type LogWriter,
+  type QueuedJob,
+  type TaskRunner,
+  toSeconds,
+} from '../ports';
 import { RunWatch } from './run-watch';
 import { planResources, type ResourcePlan } from './task-plan';
 import { type RunEnd, TaskSequence } from './task-sequence';

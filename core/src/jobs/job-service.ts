@@ -9,7 +9,14 @@ import { assertWithinLimits, type RunnerLimits } from '../execution/runner-limit
 import { isTerminal } from '../job-states';
 import type { Identity, JobRecord } from '../job-types';
 import type { Logger } from '../logger';
-import type { Clock, JobQueue, JobStore, LogReader, LogStream } from '../ports';
+import {
+  type Clock,
+  type JobQueue,
+  type JobStore,
+  type LogReader,
+  type LogStream,
+  toSeconds,
+} from '../ports';
 import { validateJobSpec } from '../validation';
 import { STATUS_REASONS } from './defaults';
 import { type JobDetail, type JobSummary, toJobDetail } from './job-view';
@@ -208,8 +215,4 @@ export class JobService {
       this.#deps.logger.error('failing unqueued job failed', { jobId: job.id, error });
     }
   }
-}
-
-export function toSeconds(ms: number): number {
-  return Math.floor(ms / 1000);
 }
