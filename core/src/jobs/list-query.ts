@@ -39,7 +39,7 @@ export function parseJobListQuery(params: QueryParams): JobListQuery {
   const detail = params.detail !== undefined;
   const constraints = parseConstraints(params.constraint);
   const name = params.name;
-  const ids = params.id === undefined ? undefined : parseIds(params.id);
+  const ids = params.id === undefined ? undefined : parseJobIds(params.id);
   // A repeated parameter arrives comma-joined; `completed=true&completed=true` is still true.
   const completed = params.completed?.toLowerCase().split(',');
   // `num` means something only with `completed` (spec §5.4), and is checked only then.
@@ -90,6 +90,8 @@ export function matchesJobListQuery(job: JobRecord, query: JobListQuery): boolea
   return query.constraints.every(({ key, value }) => job.spec.labels?.[key] === value);
 }
 
+const MAX_IDS = 100;
+
 function parseConstraints(raw: string | undefined): LabelConstraint[] {
   if (raw === undefined) {
     return [];
@@ -104,10 +106,14 @@ function parseConstraints(raw: string | undefined): LabelConstraint[] {
   });
 }
 
-function parseIds(raw: string): number[] {
+/**
+ * A comma-separated list of job ids (`id=1,2,3`), at most 100: one request must not hold the
+ * service for everyone else.
+ */
+export function parseJobIds(raw: string): number[] {
   const ids = raw.split(',').map((item) => item.trim());
-  if (ids.length > 100) {
-    throw new ValidationError('at most 100 job ids may be given');
+  if (ids.length > MAX_IDS) {
+    throw new ValidationError(`at most ${MAX_IDS} job ids may be given`);
   }
   return ids.map((item) => parseJobId(item));
 }

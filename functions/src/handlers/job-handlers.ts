@@ -1,15 +1,12 @@
 import { ValidationError } from '../../../core/src/errors';
 import type { JobService } from '../../../core/src/jobs/job-service';
-import { parseJobId } from '../../../core/src/jobs/list-query';
+import { parseJobId, parseJobIds } from '../../../core/src/jobs/list-query';
 import type { Logger } from '../../../core/src/logger';
 import type { LogStream } from '../../../core/src/ports';
 import type { TokenVerifier } from '../auth/token-verifier';
 import { type ApiHandler, apiHandler } from '../http/api-handler';
 import { integerParam, jsonBody, pathParam } from '../http/request';
 import { jsonResponse, textResponse } from '../http/responses';
-
-/** As for lists: one request must not hold the service for everyone else. */
-const MAX_DELETE_IDS = 100;
 
 export interface JobHandlerDeps {
   readonly jobs: JobService;
@@ -56,11 +53,7 @@ export function deleteJobsHandler(deps: JobHandlerDeps): ApiHandler {
     if (raw === undefined || raw === '') {
       throw new ValidationError('A job id or list of job ids must be provided');
     }
-    const ids = raw.split(',').map((item) => parseJobId(item.trim()));
-    if (ids.length > MAX_DELETE_IDS) {
-      throw new ValidationError(`At most ${MAX_DELETE_IDS} job ids may be deleted at once`);
-    }
-    await deps.jobs.delete(identity, ids);
+    await deps.jobs.delete(identity, parseJobIds(raw));
     return jsonResponse(200, {});
   });
 }
